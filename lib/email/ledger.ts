@@ -19,6 +19,9 @@ import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MarketingError } from '../errors';
 
+/** The ledger's file name in the Node-RED user directory, shared by every send-email node. */
+export const DEFAULT_LEDGER_FILE = 'marketing-send-ledger.log';
+
 export type LedgerState = 'attempt' | 'sent' | 'failed';
 
 export interface LedgerEntry {
