@@ -6,7 +6,10 @@
  *
  * Per message the ledger gets an `attempt` record before the message is handed to the
  * transport, then a `sent` or `failed` record. At most `transport.concurrency` messages are
- * between those two records at any time; the rest wait in a queue with nothing recorded.
+ * between the attempt record and the transport's answer at any time (so that a crash leaves
+ * few attempts without an outcome); the rest wait in a queue with nothing recorded. The
+ * outcome record is written after the message gives up its place, so that the next message
+ * does not wait for that disk sync.
  */
 import type { SendMailOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
@@ -49,7 +52,10 @@ export class EmailDelivery {
   private readonly options: DeliveryOptions;
   private readonly queue: QueuedJob[] = [];
   private readonly backoffs = new Set<(proceed: boolean) => void>();
+  /** Messages between their attempt record and the transport's answer. */
   private active = 0;
+  /** Messages taken from the queue and not settled yet (active, or writing their outcome). */
+  private started = 0;
   private closing = false;
   private idle: Array<() => void> = [];
 
@@ -59,7 +65,7 @@ export class EmailDelivery {
 
   /** Messages accepted and not finished yet (queued, being sent, or waiting for a retry). */
   get pending(): number {
-    return this.queue.length + this.active;
+    return this.queue.length + this.started;
   }
 
   deliver(job: DeliveryJob): Promise<DeliveryOutcome> {
@@ -79,17 +85,26 @@ export class EmailDelivery {
     while (!this.closing && this.active < this.options.transport.concurrency && this.queue.length) {
       const { job, settle } = this.queue.shift() as QueuedJob;
       this.active++;
-      void this.run(job).then((outcome) => {
+      this.started++;
+      let holdsPlace = true;
+      const givePlace = () => {
+        if (!holdsPlace) return;
+        holdsPlace = false;
         this.active--;
+        this.pump();
+      };
+      void this.run(job, givePlace).then((outcome) => {
+        givePlace();
+        this.started--;
         this.options.ledger?.releaseClaim(job.campaign, job.to);
         settle(outcome);
-        this.pump();
-        if (this.active === 0) for (const resume of this.idle.splice(0)) resume();
+        if (this.started === 0) for (const resume of this.idle.splice(0)) resume();
       });
     }
   }
 
-  private async run(job: DeliveryJob): Promise<DeliveryOutcome> {
+  /** Sends `job`, retrying as the policy says; calls `givePlace` once the transport is done with it. */
+  private async run(job: DeliveryJob, givePlace: () => void): Promise<DeliveryOutcome> {
     const { ledger, transport, retry } = this.options;
     if (ledger) {
       try {
@@ -100,13 +115,13 @@ export class EmailDelivery {
     }
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
-      if (this.closing) return this.fail(job, stoppedError(), attempt - 1);
+      if (this.closing) return this.fail(job, stoppedError(), attempt - 1, givePlace);
       let receipt: DeliveryReceipt;
       try {
         receipt = await transport.send(job.mail);
       } catch (err) {
         const failure = classifyDeliveryError(err);
-        if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt);
+        if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt, givePlace);
         const delay = failure.transient ? retryDelay(retry, attempt + 1, Date.now() - started, this.options.random) : undefined;
         if (delay === undefined) {
           const error = failure.transient && attempt > 1
@@ -115,11 +130,12 @@ export class EmailDelivery {
               response: failure.error.params.response ?? '',
             })
             : failure.error;
-          return this.fail(job, error, attempt);
+          return this.fail(job, error, attempt, givePlace);
         }
-        if (!(await this.backoff(delay))) return this.fail(job, stoppedError(), attempt);
+        if (!(await this.backoff(delay))) return this.fail(job, stoppedError(), attempt, givePlace);
         continue;
       }
+      givePlace();
       return this.succeed(job, receipt, attempt);
     }
   }
@@ -141,7 +157,8 @@ export class EmailDelivery {
     return { status: 'sent', receipt, attempts };
   }
 
-  private async fail(job: DeliveryJob, error: MarketingError, attempts: number): Promise<DeliveryOutcome> {
+  private async fail(job: DeliveryJob, error: MarketingError, attempts: number, givePlace: () => void): Promise<DeliveryOutcome> {
+    givePlace();
     // Recorded so that a later run may send it: a failed message is known not to be delivered.
     await this.options.ledger?.append({
       campaign: job.campaign,
@@ -180,6 +197,6 @@ export class EmailDelivery {
       settle({ status: 'failed', error: stoppedError(), attempts: 0 });
     }
     for (const wake of [...this.backoffs]) wake(false);
-    if (this.active > 0) await new Promise<void>((resume) => this.idle.push(resume));
+    if (this.started > 0) await new Promise<void>((resume) => this.idle.push(resume));
   }
 }

@@ -55,7 +55,7 @@ export = function (RED: NodeAPI) {
         password: node.credentials?.password || undefined,
         maxConnections: Math.max(1, Math.floor(numberOr(config.maxConnections, DEFAULT_SMTP_SETTINGS.maxConnections))),
         rateLimit: Math.max(0, numberOr(config.rateLimit, 0)),
-        timeoutMs: Math.max(1, numberOr(config.timeout, DEFAULT_SMTP_SETTINGS.timeoutMs / 1000)) * 1000,
+        timeoutMs: Math.max(0.1, numberOr(config.timeout, DEFAULT_SMTP_SETTINGS.timeoutMs / 1000)) * 1000,
       };
       describe = `smtp://${settings.host}:${settings.port}`;
       try {

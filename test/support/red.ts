@@ -17,6 +17,7 @@ export interface TestNodeRed {
   startServer(done: (err?: Error) => void): void;
   stopServer(done: (err?: Error) => void): void;
   log(): { args: unknown[][] };
+  _redNodes: { getCredentialDefinition(type: string): unknown };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -16,6 +16,8 @@ export interface AcceptedMail {
   from: string;
   to: string[];
   raw: Buffer;
+  /** Whether the session was encrypted (implicit TLS or STARTTLS). */
+  secure: boolean;
 }
 
 /** A reply to a command: `undefined` to accept, a code and text to refuse, or misbehaviour. */
@@ -38,6 +40,8 @@ export interface TestSmtpOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** Required credentials; AUTH is not offered without them. */
   auth?: { user: string; pass: string };
+  /** SASL mechanisms offered (default PLAIN and LOGIN). */
+  authMethods?: string[];
   behaviour?: Behaviour;
 }
 
@@ -47,6 +51,9 @@ export interface TestSmtpServer {
   authFailures: number;
   /** Successful logins by method (PLAIN, LOGIN). */
   logins: string[];
+  /** Connections accepted so far, and those open now. */
+  connectionCount: number;
+  openConnections(): number;
   /** Times each recipient was accepted. */
   receivedCount(address: string): number;
   waitForAccepted(count: number, timeoutMs?: number): Promise<void>;
@@ -98,7 +105,7 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
     disabledCommands: options.auth ? [] : ['AUTH'],
     authOptional: !options.auth,
     allowInsecureAuth: true,
-    authMethods: ['PLAIN', 'LOGIN'],
+    authMethods: options.authMethods ?? ['PLAIN', 'LOGIN'],
     closeTimeout: 50,
     size: 50 * 1024 * 1024,
     ...(options.tls ?? {}),
@@ -141,7 +148,12 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       stream.on('end', () => {
         if (dropped) return;
         const accept = () => {
-          accepted.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw: Buffer.concat(chunks) });
+          accepted.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to,
+            raw: Buffer.concat(chunks),
+            secure: session.secure,
+          });
           for (const address of to) counts.set(address, (counts.get(address) ?? 0) + 1);
           for (const waiter of waiters.splice(0)) waiter();
           callback(null, `queued as ${accepted.length}`);
@@ -165,6 +177,10 @@ export async function startTestSmtpServer(options: TestSmtpOptions = {}): Promis
       return authFailures;
     },
     logins,
+    get connectionCount() {
+      return connections;
+    },
+    openConnections: () => server.connections.size,
     receivedCount: (address) => counts.get(address.toLowerCase()) ?? 0,
     async waitForAccepted(count, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
