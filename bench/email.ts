@@ -25,11 +25,12 @@
  * Usage: node dist/bench/email.js [--sizes 2000,10000] [--rounds 1] [--only name,name]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
+import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../test/support/embedded-node-red';
 
 const CONTENDERS = ['nodemailer', 'marketing', 'marketing-noledger', 'node-red-node-email'] as const;
 type Contender = (typeof CONTENDERS)[number];
@@ -64,7 +65,6 @@ interface SinkStats {
   lastAcceptedAt: number;
 }
 
-const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 const SUBJECT = 'Spring offers for you, {{contact.firstName}}';
 const BODY = 'Hello! Our spring collection is here: linen shirts, light jackets and sandals, with 20% off '
   + 'for our newsletter readers until Sunday. Reply to this email if you have any question.';
@@ -143,39 +143,10 @@ async function runBareNodemailer(request: RunRequest): Promise<RunResult> {
   return { startedAt, finishedAt, settled: request.size, failed, peakRssMb: peakRssMb(), cpuMs };
 }
 
-/** Node-RED embedded as in a real installation, with this package linked into its user dir. */
-async function startNodeRed(flow: Array<Record<string, unknown>>): Promise<{ RED: EmbeddedRed; userDir: string }> {
+/** Node-RED embedded as in a real installation, in a fresh user dir. */
+async function startNodeRed(flow: Array<Record<string, unknown>>): Promise<{ RED: EmbeddedNodeRed; userDir: string }> {
   const userDir = mkdtempSync(join(tmpdir(), 'bench-email-'));
-  const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-  mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(PACKAGE_ROOT, link, 'dir');
-  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const RED = require('node-red') as EmbeddedRed;
-  RED.init({
-    userDir,
-    flowFile: 'flows.json',
-    httpAdminRoot: false,
-    httpNodeRoot: false,
-    credentialSecret: false,
-    logging: { console: { level: 'error' } },
-    editorTheme: { tours: false },
-  });
-  await RED.start();
-  const deadline = Date.now() + 20_000;
-  while (!RED.nodes.getNode('sender')) {
-    if (Date.now() > deadline) throw new Error('the benchmark flow did not start');
-    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
-  }
-  return { RED, userDir };
-}
-
-interface EmbeddedRed {
-  init(settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  nodes: { getNode(id: string): { receive(msg: Record<string, unknown>): void } | null };
-  hooks: { add(name: string, hook: (event: { node: { id: string }; error?: unknown }) => void): void };
+  return { RED: await startEmbeddedNodeRed(userDir, flow, 'sender'), userDir };
 }
 
 function flowFor(request: RunRequest): Array<Record<string, unknown>> {
@@ -208,7 +179,7 @@ async function runNodeRed(request: RunRequest): Promise<RunResult> {
     let failed = 0;
     let finished: () => void = () => undefined;
     const allSettled = new Promise<void>((resolveAll) => (finished = resolveAll));
-    RED.hooks.add('onComplete.bench', (event) => {
+    RED.hooks.add('onComplete.bench', (event: { node: { id: string }; error?: unknown }) => {
       if (event.node.id !== 'sender') return;
       settled++;
       if (event.error) failed++;
