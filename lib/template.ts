@@ -188,14 +188,13 @@ class TemplateCompiler {
     this.names.add(name);
     const path = compilePath(name);
     const maxLength = this.maxValueLength;
-    const finish = escape ? (text: string) => Mustache.escape(text) : (text: string) => text;
     const policy = this.missing;
-    const fallback = written === undefined ? undefined : finish(written);
+    const fallback = written === undefined || !escape ? written : Mustache.escape(written);
 
     return (scope, state) => {
       const value = resolve(scope, path, name, state.lookup);
       const text = value === NOT_FOUND ? '' : valueToText(value, maxLength);
-      if (policy === 'empty' || NON_BLANK.test(text)) return finish(text);
+      if (policy === 'empty' || NON_BLANK.test(text)) return escape ? Mustache.escape(text) : text;
       if (fallback !== undefined) return fallback;
       if (policy === 'error') state.missing?.push(name);
       return '';
@@ -270,33 +269,53 @@ function renderParts(parts: Part[], scope: Scope, state: RenderState): string {
   return text;
 }
 
-/** `.` is the current item; `a.b.c` is split once, here. */
-function compilePath(name: string): string[] {
-  return name === '.' ? [] : name.split('.');
+/** A name split once: `a.b.c` -> keys; `.` (the current item) has none. */
+interface Path {
+  readonly keys: readonly string[];
+  /**
+   * Whether a key is also an inherited property of plain objects, arrays, strings or
+   * functions (`constructor`, `toString`, `length`...): only then does reading it need
+   * the slower own-property check, so that templates never reach prototypes.
+   */
+  readonly guarded: boolean;
+}
+
+const INHERITED_NAMES = new Set(
+  [Object.prototype, Array.prototype, String.prototype, Function.prototype].flatMap((proto) => Object.getOwnPropertyNames(proto)),
+);
+INHERITED_NAMES.add('__proto__');
+
+function compilePath(name: string): Path {
+  const keys = name === '.' ? [] : name.split('.');
+  return { keys, guarded: keys.some((key) => INHERITED_NAMES.has(key)) };
 }
 
 /**
  * Mustache's lookup: the innermost section view that has the whole path wins, then the
- * outer ones, then `lookup`. Only own properties count, so a template cannot reach
- * `constructor` or `__proto__` through a contact.
+ * outer ones, then `lookup`. Only own properties count.
  */
-function resolve(scope: Scope, path: string[], name: string, lookup: TemplateLookup | undefined): unknown {
-  if (path.length === 0) return scope.view;
-  const last = path.length - 1;
+function resolve(scope: Scope, path: Path, name: string, lookup: TemplateLookup | undefined): unknown {
+  if (path.keys.length === 0) return scope.view;
   for (let current: Scope | undefined = scope; current !== undefined; current = current.parent) {
-    let value = current.view;
-    let index = 0;
-    while (index < last && hasOwn(value, path[index])) value = (value as Record<string, unknown>)[path[index++]];
-    if (index === last && hasOwn(value, path[last])) return (value as Record<string, unknown>)[path[last]];
+    const value = readPath(current.view, path);
+    if (value !== NOT_FOUND) return value;
   }
   if (lookup === undefined) return NOT_FOUND;
   const value = lookup(name);
   return value === undefined ? NOT_FOUND : value;
 }
 
-function hasOwn(value: unknown, key: string): boolean {
-  if (typeof value === 'object') return value !== null && Object.hasOwn(value, key);
-  return typeof value === 'string' && Object.hasOwn(Object(value), key);
+/** Like mustache, a view that is not an object has no names (`{{#name}}{{length}}{{/name}}`). */
+function readPath(view: unknown, path: Path): unknown {
+  if (typeof view !== 'object' || view === null) return NOT_FOUND;
+  let value: unknown = view;
+  for (const key of path.keys) {
+    if (value === null || value === undefined) return NOT_FOUND;
+    const next = (value as Record<string, unknown>)[key];
+    if (next === undefined || (path.guarded && !Object.hasOwn(Object(value), key))) return NOT_FOUND;
+    value = next;
+  }
+  return value;
 }
 
 function isFalsy(value: unknown): boolean {
