@@ -22,7 +22,7 @@ const template =
   'who lives in {{contact.city}} and works as {{contact.jobTitle}} at {{contact.company}}. ' +
   'They belong to our {{segment.name}} customers, last bought {{contact.lastProduct}} and have spent ' +
   '{{contact.totalSpent}} EUR with us. Mention that product, suggest one item that goes with it, ' +
-  'and end with a question. No invented prices.';
+  'and end with a question.';
 
 const firstNames = ['Ann', 'Bob', 'Chloé', 'Dmitri', 'Eva', 'Farid', 'Grace', 'Hiro'];
 const cities = ['Lyon', 'Berlin', 'Porto', 'Osaka', 'Austin', 'Leeds'];
