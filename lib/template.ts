@@ -87,6 +87,8 @@ const NOT_FOUND = Symbol('notFound');
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
 const NON_BLANK = /\S/;
+/** What follows a tag that stands alone on its line: blanks, then the line break. */
+const STANDALONE_LINE_END = /[ \t]*\r?\n/y;
 
 /** Parses and checks `source` once; the result renders any number of contexts. */
 export function compileTemplate(source: string, options: TemplateOptions = {}): CompiledTemplate {
@@ -226,10 +228,13 @@ class TemplateCompiler {
   /**
    * A partial is inlined where it is used, indented the way mustache indents a standalone
    * partial tag (so a partial on its own indented line keeps the indentation on each line).
+   * One difference from mustache: a partial tag alone on its line replaces the line with the
+   * partial's lines, so the line break stays even if the partial's text does not end with
+   * one (mustache would join `{{> brand}}` and the next line, a surprise in a prompt).
    */
   private compilePartial(token: Token, source: string, label: string): Part[] {
     const name = token[1];
-    const [, , start, , indentation, tagIndex, lineHasNonSpace] = token as [
+    const [, , start, end, indentation, tagIndex, lineHasNonSpace] = token as [
       string, string, number, number, string, number, boolean,
     ];
     if (!Object.hasOwn(this.partials, name)) {
@@ -241,6 +246,9 @@ class TemplateCompiler {
     }
     this.checkPartial(name);
     let text = this.partials[name];
+    STANDALONE_LINE_END.lastIndex = end;
+    const standalone = tagIndex === 0 && !lineHasNonSpace && STANDALONE_LINE_END.test(source);
+    if (standalone && !text.endsWith('\n')) text += '\n';
     if (tagIndex === 0 && indentation) text = indentPartial(text, indentation, lineHasNonSpace);
     const key = `${name}\u0000${text}`;
     let parts = this.compiledPartials.get(key);

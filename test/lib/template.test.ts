@@ -151,6 +151,12 @@ describe('lib/template', () => {
       assert.equal(text, 'List:\n  one\n  two\nEnd');
     });
 
+    it('keeps the line break after a partial alone on its line, even if the partial has none', () => {
+      const source = 'Intro\n{{> brand}}\nBody {{> tone}} end\n{{> brand}}';
+      assert.equal(render(source, {}, { partials: { brand: 'Acme', tone: 'calm' } }), 'Intro\nAcme\nBody calm end\nAcme');
+      assert.equal(render('{{> brand}}\nBody', {}, { partials: { brand: 'Acme\n' } }), 'Acme\nBody');
+    });
+
     it('reports an unknown partial with its line and column', () => {
       const err = syntaxErrorOf('Hello\n  {{> footer}}', { partials, name: 'vip' });
       assert.deepEqual(err.params, { template: 'vip', line: 2, column: 3, detail: 'unknown partial "footer"' });
