@@ -135,6 +135,22 @@ describe('marketing-prompt in a real Node-RED with admin authentication', functi
     });
   });
 
+  describe('translations', () => {
+    for (const [language, inputs, templateLabel] of [['en-US', 'Inputs', 'Template'], ['zh-CN', '输入', '模板']] as const) {
+      it(`serves the help (Inputs, Outputs, Details) and the labels in ${language}`, async () => {
+        const headers = { authorization: `Bearer ${await tokenFor(server.url, 'viewer', 'read')}`, 'accept-language': language };
+        const editorHtml = await (await fetch(`${server.url}/nodes`, { headers: { ...headers, accept: 'text/html' } })).text();
+        const help = /<script type="text\/html" data-help-name="marketing-prompt">([\s\S]*?)<\/script>/.exec(editorHtml)?.[1] ?? '';
+        assert.equal((help.match(/<h3>/g) ?? []).length, 3, 'three help sections');
+        assert.ok(help.includes(`<h3>${inputs}</h3>`), `help in ${language}`);
+        const catalog = await (await fetch(`${server.url}/locales/@smart-marketing/node-red-marketing-automation/marketing-prompt?lng=${language}`, { headers })).json() as {
+          prompt: { label: { template: string } };
+        };
+        assert.equal(catalog.prompt.label.template, templateLabel);
+      });
+    }
+  });
+
   describe('edit dialog', () => {
     let browser: Browser;
     let page: Page;

@@ -287,3 +287,21 @@ describe('examples/prompt-per-segment.json', () => {
     ]);
   });
 });
+
+describe('marketing-prompt locales', () => {
+  const catalog = (language: string) =>
+    JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'nodes', 'prompt', 'locales', language, 'prompt.json'), 'utf8')) as Message;
+  const keys = (value: unknown, prefix = ''): string[] =>
+    typeof value === 'object' && value !== null
+      ? Object.entries(value).flatMap(([key, inner]) => keys(inner, prefix ? `${prefix}.${key}` : key))
+      : [prefix];
+
+  it('has the same keys in en-US and zh-CN, with a message for every error code the node reports', () => {
+    const english = catalog('en-US');
+    assert.deepEqual(keys(catalog('zh-CN')).sort(), keys(english).sort());
+    const errors = (english.prompt as { errors: Record<string, string> }).errors;
+    for (const code of ['templateSyntax', 'missingVariables', 'noContact', 'contactList', 'noTemplate', 'badSample']) {
+      assert.ok(errors[code], code);
+    }
+  });
+});
