@@ -7,7 +7,8 @@
  * closures that render with mustache's semantics plus what campaigns need:
  *
  * - every inserted value (`{{x}}`, `{{{x}}}`, `{{& x}}`) is turned into text, stripped of
- *   control characters other than newline and tab, and capped in length;
+ *   control characters other than newline and tab (those too become spaces with
+ *   `singleLine`, for subjects), and capped in length;
  * - `escape: 'html'` escapes `{{x}}` values (mustache's own escaper); `{{{x}}}` stays raw;
  *   `escape: 'none'` never escapes (`O'Brien & Co` stays `O'Brien & Co`);
  * - a per-variable default, `{{contact.firstName|there}}`, used by the `default` and `error`
@@ -47,6 +48,11 @@ export interface TemplateOptions {
   missing?: MissingPolicy;
   /** Cap on the characters of each inserted value; default 500, 0 = no cap. */
   maxValueLength?: number;
+  /**
+   * Inserted values on one line: their newlines and tabs become spaces (for email
+   * subjects and other header-like text). Default false: newlines and tabs are kept.
+   */
+  singleLine?: boolean;
   /** How syntax errors name this template (`params.template`), e.g. `subject`. */
   name?: string;
 }
@@ -86,6 +92,8 @@ const NOT_FOUND = Symbol('notFound');
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
+const LINE_BREAK_OR_TAB = /[\n\t\u2028\u2029]/;
+const LINE_BREAKS_AND_TABS = /[\n\t\u2028\u2029]+/g;
 const NON_BLANK = /\S/;
 /** What follows a tag that stands alone on its line: blanks, then the line break. */
 const STANDALONE_LINE_END = /[ \t]*\r?\n/y;
@@ -122,6 +130,7 @@ class TemplateCompiler {
   private readonly escape: boolean;
   private readonly missing: MissingPolicy;
   private readonly maxValueLength: number;
+  private readonly singleLine: boolean;
   /** Partials whose syntax has been checked, so each is parsed for errors once. */
   private readonly checkedPartials = new Set<string>();
   /** The partials being expanded, innermost last, to refuse partials that include each other. */
@@ -135,6 +144,7 @@ class TemplateCompiler {
     this.missing = options.missing ?? 'empty';
     const cap = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
     this.maxValueLength = Number.isFinite(cap) && cap > 0 ? Math.floor(cap) : 0;
+    this.singleLine = options.singleLine ?? false;
   }
 
   /** `label` names the text in syntax errors: the template's name, or `> partial`. */
@@ -190,12 +200,13 @@ class TemplateCompiler {
     this.names.add(name);
     const path = compilePath(name);
     const maxLength = this.maxValueLength;
+    const singleLine = this.singleLine;
     const policy = this.missing;
     const fallback = written === undefined || !escape ? written : Mustache.escape(written);
 
     return (scope, state) => {
       const value = resolve(scope, path, name, state.lookup);
-      const text = value === NOT_FOUND ? '' : valueToText(value, maxLength);
+      const text = value === NOT_FOUND ? '' : valueToText(value, maxLength, singleLine);
       if (policy === 'empty' || NON_BLANK.test(text)) return escape ? Mustache.escape(text) : text;
       if (fallback !== undefined) return fallback;
       if (policy === 'error') state.missing?.push(name);
@@ -333,13 +344,15 @@ function isFalsy(value: unknown): boolean {
 /**
  * The text of an inserted value: strings as they are, numbers and booleans as JavaScript
  * writes them, arrays as their items separated by `, `, dates in ISO 8601, other objects as
- * JSON; control characters removed, then cut to `maxLength` (never inside a surrogate pair).
+ * JSON; control characters removed (and line breaks and tabs made spaces for `singleLine`),
+ * then cut to `maxLength` (never inside a surrogate pair).
  * `null`, `undefined` and functions are missing: ''.
  */
-export function valueToText(value: unknown, maxLength: number): string {
+function valueToText(value: unknown, maxLength: number, singleLine: boolean): string {
   let text = typeof value === 'string' ? value : formatNonString(value);
   if (text.length === 0) return text;
   if (CONTROL_CHARACTER.test(text)) text = text.replace(CONTROL_CHARACTERS, '');
+  if (singleLine && LINE_BREAK_OR_TAB.test(text)) text = text.replace(LINE_BREAKS_AND_TABS, ' ');
   if (maxLength > 0 && text.length > maxLength) {
     const end = isHighSurrogate(text.charCodeAt(maxLength - 1)) ? maxLength - 1 : maxLength;
     text = text.slice(0, end);

@@ -43,6 +43,10 @@ describe('lib/template', () => {
       assert.equal(text, '[abc\nd\tefgh]');
     });
 
+    it('puts values on one line when asked (newlines and tabs become one space)', () => {
+      assert.equal(render('Re: {{v}}', { v: 'a\r\nBcc: x@example.com\t\tb\u2028c' }, { singleLine: true }), 'Re: a Bcc: x@example.com b c');
+    });
+
     it('leaves the template text itself untouched', () => {
       assert.equal(render('line1\r\n{{v}}\n', { v: 'x' }), 'line1\r\nx\n');
     });
