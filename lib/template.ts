@@ -311,7 +311,8 @@ function compilePath(name: string): Path {
 
 /**
  * Mustache's lookup: the innermost section view that has the whole path wins, then the
- * outer ones, then `lookup`. Only own properties count.
+ * outer ones, then `lookup`. Built-in members (`constructor`, `length`...) count only as
+ * own properties.
  */
 function resolve(scope: Scope, path: Path, name: string, lookup: TemplateLookup | undefined): unknown {
   if (path.keys.length === 0) return scope.view;
