@@ -7,7 +7,8 @@
  * closures that render with mustache's semantics plus what campaigns need:
  *
  * - every inserted value (`{{x}}`, `{{{x}}}`, `{{& x}}`) is turned into text, stripped of
- *   control characters other than newline and tab, and capped in length;
+ *   control characters other than newline and tab (those too become spaces with
+ *   `singleLine`, for subjects), and capped in length;
  * - `escape: 'html'` escapes `{{x}}` values (mustache's own escaper); `{{{x}}}` stays raw;
  *   `escape: 'none'` never escapes (`O'Brien & Co` stays `O'Brien & Co`);
  * - a per-variable default, `{{contact.firstName|there}}`, used by the `default` and `error`
@@ -47,6 +48,11 @@ export interface TemplateOptions {
   missing?: MissingPolicy;
   /** Cap on the characters of each inserted value; default 500, 0 = no cap. */
   maxValueLength?: number;
+  /**
+   * Inserted values on one line: their newlines and tabs become spaces (for email
+   * subjects and other header-like text). Default false: newlines and tabs are kept.
+   */
+  singleLine?: boolean;
   /** How syntax errors name this template (`params.template`), e.g. `subject`. */
   name?: string;
 }
@@ -86,7 +92,11 @@ const NOT_FOUND = Symbol('notFound');
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
+const LINE_BREAK_OR_TAB = /[\n\t\u2028\u2029]/;
+const LINE_BREAKS_AND_TABS = /[\n\t\u2028\u2029]+/g;
 const NON_BLANK = /\S/;
+/** What follows a tag that stands alone on its line: blanks, then the line break. */
+const STANDALONE_LINE_END = /[ \t]*\r?\n/y;
 
 /** Parses and checks `source` once; the result renders any number of contexts. */
 export function compileTemplate(source: string, options: TemplateOptions = {}): CompiledTemplate {
@@ -120,6 +130,7 @@ class TemplateCompiler {
   private readonly escape: boolean;
   private readonly missing: MissingPolicy;
   private readonly maxValueLength: number;
+  private readonly singleLine: boolean;
   /** Partials whose syntax has been checked, so each is parsed for errors once. */
   private readonly checkedPartials = new Set<string>();
   /** The partials being expanded, innermost last, to refuse partials that include each other. */
@@ -133,6 +144,7 @@ class TemplateCompiler {
     this.missing = options.missing ?? 'empty';
     const cap = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
     this.maxValueLength = Number.isFinite(cap) && cap > 0 ? Math.floor(cap) : 0;
+    this.singleLine = options.singleLine ?? false;
   }
 
   /** `label` names the text in syntax errors: the template's name, or `> partial`. */
@@ -188,14 +200,14 @@ class TemplateCompiler {
     this.names.add(name);
     const path = compilePath(name);
     const maxLength = this.maxValueLength;
-    const finish = escape ? (text: string) => Mustache.escape(text) : (text: string) => text;
+    const singleLine = this.singleLine;
     const policy = this.missing;
-    const fallback = written === undefined ? undefined : finish(written);
+    const fallback = written === undefined || !escape ? written : Mustache.escape(written);
 
     return (scope, state) => {
       const value = resolve(scope, path, name, state.lookup);
-      const text = value === NOT_FOUND ? '' : valueToText(value, maxLength);
-      if (policy === 'empty' || NON_BLANK.test(text)) return finish(text);
+      const text = value === NOT_FOUND ? '' : valueToText(value, maxLength, singleLine);
+      if (policy === 'empty' || NON_BLANK.test(text)) return escape ? Mustache.escape(text) : text;
       if (fallback !== undefined) return fallback;
       if (policy === 'error') state.missing?.push(name);
       return '';
@@ -227,10 +239,13 @@ class TemplateCompiler {
   /**
    * A partial is inlined where it is used, indented the way mustache indents a standalone
    * partial tag (so a partial on its own indented line keeps the indentation on each line).
+   * One difference from mustache: a partial tag alone on its line replaces the line with the
+   * partial's lines, so the line break stays even if the partial's text does not end with
+   * one (mustache would join `{{> brand}}` and the next line, a surprise in a prompt).
    */
   private compilePartial(token: Token, source: string, label: string): Part[] {
     const name = token[1];
-    const [, , start, , indentation, tagIndex, lineHasNonSpace] = token as [
+    const [, , start, end, indentation, tagIndex, lineHasNonSpace] = token as [
       string, string, number, number, string, number, boolean,
     ];
     if (!Object.hasOwn(this.partials, name)) {
@@ -242,6 +257,9 @@ class TemplateCompiler {
     }
     this.checkPartial(name);
     let text = this.partials[name];
+    STANDALONE_LINE_END.lastIndex = end;
+    const standalone = tagIndex === 0 && !lineHasNonSpace && STANDALONE_LINE_END.test(source);
+    if (standalone && !text.endsWith('\n')) text += '\n';
     if (tagIndex === 0 && indentation) text = indentPartial(text, indentation, lineHasNonSpace);
     const key = `${name}\u0000${text}`;
     let parts = this.compiledPartials.get(key);
@@ -270,33 +288,54 @@ function renderParts(parts: Part[], scope: Scope, state: RenderState): string {
   return text;
 }
 
-/** `.` is the current item; `a.b.c` is split once, here. */
-function compilePath(name: string): string[] {
-  return name === '.' ? [] : name.split('.');
+/** A name split once: `a.b.c` -> keys; `.` (the current item) has none. */
+interface Path {
+  readonly keys: readonly string[];
+  /**
+   * Whether a key is also an inherited property of plain objects, arrays, strings or
+   * functions (`constructor`, `toString`, `length`...): only then does reading it need
+   * the slower own-property check, so that templates never reach prototypes.
+   */
+  readonly guarded: boolean;
+}
+
+const INHERITED_NAMES = new Set(
+  [Object.prototype, Array.prototype, String.prototype, Function.prototype].flatMap((proto) => Object.getOwnPropertyNames(proto)),
+);
+INHERITED_NAMES.add('__proto__');
+
+function compilePath(name: string): Path {
+  const keys = name === '.' ? [] : name.split('.');
+  return { keys, guarded: keys.some((key) => INHERITED_NAMES.has(key)) };
 }
 
 /**
  * Mustache's lookup: the innermost section view that has the whole path wins, then the
- * outer ones, then `lookup`. Only own properties count, so a template cannot reach
- * `constructor` or `__proto__` through a contact.
+ * outer ones, then `lookup`. Built-in members (`constructor`, `length`...) count only as
+ * own properties.
  */
-function resolve(scope: Scope, path: string[], name: string, lookup: TemplateLookup | undefined): unknown {
-  if (path.length === 0) return scope.view;
-  const last = path.length - 1;
+function resolve(scope: Scope, path: Path, name: string, lookup: TemplateLookup | undefined): unknown {
+  if (path.keys.length === 0) return scope.view;
   for (let current: Scope | undefined = scope; current !== undefined; current = current.parent) {
-    let value = current.view;
-    let index = 0;
-    while (index < last && hasOwn(value, path[index])) value = (value as Record<string, unknown>)[path[index++]];
-    if (index === last && hasOwn(value, path[last])) return (value as Record<string, unknown>)[path[last]];
+    const value = readPath(current.view, path);
+    if (value !== NOT_FOUND) return value;
   }
   if (lookup === undefined) return NOT_FOUND;
   const value = lookup(name);
   return value === undefined ? NOT_FOUND : value;
 }
 
-function hasOwn(value: unknown, key: string): boolean {
-  if (typeof value === 'object') return value !== null && Object.hasOwn(value, key);
-  return typeof value === 'string' && Object.hasOwn(Object(value), key);
+/** Like mustache, a view that is not an object has no names (`{{#name}}{{length}}{{/name}}`). */
+function readPath(view: unknown, path: Path): unknown {
+  if (typeof view !== 'object' || view === null) return NOT_FOUND;
+  let value: unknown = view;
+  for (const key of path.keys) {
+    if (value === null || value === undefined) return NOT_FOUND;
+    const next = (value as Record<string, unknown>)[key];
+    if (next === undefined || (path.guarded && !Object.hasOwn(Object(value), key))) return NOT_FOUND;
+    value = next;
+  }
+  return value;
 }
 
 function isFalsy(value: unknown): boolean {
@@ -306,13 +345,15 @@ function isFalsy(value: unknown): boolean {
 /**
  * The text of an inserted value: strings as they are, numbers and booleans as JavaScript
  * writes them, arrays as their items separated by `, `, dates in ISO 8601, other objects as
- * JSON; control characters removed, then cut to `maxLength` (never inside a surrogate pair).
+ * JSON; control characters removed (and line breaks and tabs made spaces for `singleLine`),
+ * then cut to `maxLength` (never inside a surrogate pair).
  * `null`, `undefined` and functions are missing: ''.
  */
-export function valueToText(value: unknown, maxLength: number): string {
+function valueToText(value: unknown, maxLength: number, singleLine: boolean): string {
   let text = typeof value === 'string' ? value : formatNonString(value);
   if (text.length === 0) return text;
   if (CONTROL_CHARACTER.test(text)) text = text.replace(CONTROL_CHARACTERS, '');
+  if (singleLine && LINE_BREAK_OR_TAB.test(text)) text = text.replace(LINE_BREAKS_AND_TABS, ' ');
   if (maxLength > 0 && text.length > maxLength) {
     const end = isHighSurrogate(text.charCodeAt(maxLength - 1)) ? maxLength - 1 : maxLength;
     text = text.slice(0, end);

@@ -43,6 +43,10 @@ describe('lib/template', () => {
       assert.equal(text, '[abc\nd\tefgh]');
     });
 
+    it('puts values on one line when asked (newlines and tabs become one space)', () => {
+      assert.equal(render('Re: {{v}}', { v: 'a\r\nBcc: x@example.com\t\tb\u2028c' }, { singleLine: true }), 'Re: a Bcc: x@example.com b c');
+    });
+
     it('leaves the template text itself untouched', () => {
       assert.equal(render('line1\r\n{{v}}\n', { v: 'x' }), 'line1\r\nx\n');
     });
@@ -149,6 +153,12 @@ describe('lib/template', () => {
     it('indents a standalone partial on every line, as mustache does', () => {
       const text = render('List:\n  {{> items}}\nEnd', {}, { partials: { items: 'one\ntwo\n' } });
       assert.equal(text, 'List:\n  one\n  two\nEnd');
+    });
+
+    it('keeps the line break after a partial alone on its line, even if the partial has none', () => {
+      const source = 'Intro\n{{> brand}}\nBody {{> tone}} end\n{{> brand}}';
+      assert.equal(render(source, {}, { partials: { brand: 'Acme', tone: 'calm' } }), 'Intro\nAcme\nBody calm end\nAcme');
+      assert.equal(render('{{> brand}}\nBody', {}, { partials: { brand: 'Acme\n' } }), 'Acme\nBody');
     });
 
     it('reports an unknown partial with its line and column', () => {

@@ -1,0 +1,84 @@
+/**
+ * A real Node-RED process on a free loopback port, for tests of what users run: the
+ * palette install, `npm start`, two instances talking to each other.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface NodeRedProcessOptions {
+  /** Node-RED's red.js (the version under test). */
+  redJs: string;
+  userDir: string;
+  /** The Node.js binary to run it with; default: this process's. */
+  nodeBinary?: string;
+  /** Extra settings.js properties (JSON-serialisable). */
+  settings?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+}
+
+export interface RunningNodeRed {
+  /** Base URL of the editor and the Admin API, e.g. http://127.0.0.1:41234/ */
+  url: string;
+  process: ChildProcess;
+  /** Everything the process printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startNodeRed(options: NodeRedProcessOptions): Promise<RunningNodeRed> {
+  mkdirSync(options.userDir, { recursive: true });
+  const settingsFile = join(options.userDir, 'test-settings.js');
+  const settings = { uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'test-only', ...options.settings };
+  writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+
+  const child = spawn(
+    options.nodeBinary ?? process.execPath,
+    [options.redJs, '--userDir', options.userDir, '--settings', settingsFile, '--port', '0'],
+    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`Node-RED did not start within ${options.startTimeoutMs ?? 60000} ms:\n${output}`)),
+      options.startTimeoutMs ?? 60000,
+    );
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const running = /Server now running at (http:\/\/\S+\/)/.exec(output);
+      if (running) {
+        clearTimeout(timer);
+        resolve(running[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Node-RED exited with ${code} before it started:\n${output}`));
+    });
+  });
+
+  return {
+    url,
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGINT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** GET a JSON document from a running Node-RED's Admin API. */
+export async function getJson<T>(base: string, path: string): Promise<T> {
+  const response = await fetch(new URL(path, base), { headers: { Accept: 'application/json' } });
+  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
