@@ -153,7 +153,7 @@ function flowFor(request: RunRequest): Array<Record<string, unknown>> {
   const tab = { id: 'bench', type: 'tab', label: 'bench' };
   if (request.contender === 'node-red-node-email' || request.contender === 'node-red-idle') {
     return [tab, {
-      id: 'sender', type: 'e-mail', z: 'bench', name: '', server: '127.0.0.1', port: String(request.port),
+      id: 'sender', type: 'e-mail', z: 'bench', x: 100, y: 40, name: '', server: '127.0.0.1', port: String(request.port),
       secure: false, tls: false, authtype: 'NONE', wires: [],
     }];
   }
@@ -161,7 +161,7 @@ function flowFor(request: RunRequest): Array<Record<string, unknown>> {
     id: 'smtp-config', type: 'marketing-smtp', name: '', transport: 'smtp', host: '127.0.0.1', port: request.port,
     security: 'none', rejectUnauthorized: true, maxConnections: 5, rateLimit: 0, timeout: 30,
   }, {
-    id: 'sender', type: 'marketing-send-email', z: 'bench', name: '', smtp: 'smtp-config', campaign: request.runId,
+    id: 'sender', type: 'marketing-send-email', z: 'bench', x: 100, y: 40, name: '', smtp: 'smtp-config', campaign: request.runId,
     from: 'news@shop.example', fromName: '', replyTo: '', recipientField: 'email', nameField: 'name',
     subject: SUBJECT, text: '{{payload}}', html: '', unsubscribeUrl: '', optOutField: 'unsubscribed',
     ledger: request.contender === 'marketing', afterInterruption: 'skip', retries: 4, retryWindow: 600, retryDelay: 1,

@@ -17,12 +17,12 @@ function startNodeRed(userDir: string, port: number, afterInterruption: 'skip' |
     { id: 'tab', type: 'tab', label: 'campaign' },
     { id: 'smtp-config', type: 'marketing-smtp', name: '', transport: 'smtp', host: '127.0.0.1', port, security: 'none', maxConnections: 5, timeout: 5 },
     {
-      id: 'sender', type: 'marketing-send-email', z: 'tab', name: '', smtp: 'smtp-config', campaign: 'spring',
+      id: 'sender', type: 'marketing-send-email', z: 'tab', x: 100, y: 40, name: '', smtp: 'smtp-config', campaign: 'spring',
       from: 'news@shop.example', subject: 'Spring', text: '{{payload}}', ledger: true, afterInterruption,
       retries: 3, retryWindow: 30, retryDelay: 0.01, wires: [['out1'], ['out2']],
     },
-    { id: 'out1', type: 'junction', z: 'tab', wires: [] },
-    { id: 'out2', type: 'junction', z: 'tab', wires: [] },
+    { id: 'out1', type: 'junction', z: 'tab', x: 300, y: 20, wires: [] },
+    { id: 'out2', type: 'junction', z: 'tab', x: 300, y: 60, wires: [] },
   ];
   const child = fork(join(__dirname, '..', 'support', 'send-email-child.js'), [userDir, JSON.stringify(flow)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const outputs: Output[] = [];

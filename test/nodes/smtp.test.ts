@@ -9,10 +9,10 @@ function twoSendersFlow(smtp: Record<string, unknown>): TestFlow {
   return [
     { id: 'tab', type: 'tab', label: 'campaign' },
     { id: 'smtp-server', type: 'marketing-smtp', name: '', ...SMTP_DEFAULTS, ...smtp },
-    { id: 'send-a', type: 'marketing-send-email', z: 'tab', name: '', ...SEND_DEFAULTS, campaign: 'a', smtp: 'smtp-server', wires: [['sent'], ['notSent']] },
-    { id: 'send-b', type: 'marketing-send-email', z: 'tab', name: '', ...SEND_DEFAULTS, campaign: 'b', smtp: 'smtp-server', wires: [['sent'], ['notSent']] },
-    { id: 'sent', type: 'helper', z: 'tab' },
-    { id: 'notSent', type: 'helper', z: 'tab' },
+    { id: 'send-a', type: 'marketing-send-email', z: 'tab', x: 100, y: 20, name: '', ...SEND_DEFAULTS, campaign: 'a', smtp: 'smtp-server', wires: [['sent'], ['notSent']] },
+    { id: 'send-b', type: 'marketing-send-email', z: 'tab', x: 100, y: 60, name: '', ...SEND_DEFAULTS, campaign: 'b', smtp: 'smtp-server', wires: [['sent'], ['notSent']] },
+    { id: 'sent', type: 'helper', z: 'tab', x: 300, y: 20 },
+    { id: 'notSent', type: 'helper', z: 'tab', x: 300, y: 60 },
   ];
 }
 
@@ -85,7 +85,7 @@ describe('marketing-smtp', function () {
 
   it('reports a configuration that cannot work on every message, without crashing', async () => {
     const flow = twoSendersFlow({ host: ' ', port: server.port });
-    flow.push({ id: 'catch-all', type: 'catch', z: 'tab', scope: null, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'tab' });
+    flow.push({ id: 'catch-all', type: 'catch', z: 'tab', x: 100, y: 100, scope: null, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'tab', x: 300, y: 100 });
     await helper.load([sendEmailNode, smtpNode], flow);
     const notSent = collect('notSent') as EmailResult[];
     const caught = collect('caught') as EmailResult[];

@@ -1,43 +1,27 @@
 /**
- * node-red-node-test-helper (which ships no types) with the few calls the tests use, bound
- * to the project's own Node-RED runtime.
+ * node-red-node-test-helper bound to the project's own Node-RED runtime, and the few waits
+ * the send-email tests need around it.
  */
-import type { Node, NodeMessage } from 'node-red';
+import helper from 'node-red-node-test-helper';
+import type { NodeMessage } from 'node-red';
 
 export type TestFlow = Array<Record<string, unknown>>;
 
-export interface TestNodeRed {
-  init(runtimePath: string): void;
-  settings(settings: Record<string, unknown>): Record<string, unknown>;
-  load(nodes: unknown[], flow: TestFlow, credentials?: Record<string, unknown>): Promise<void>;
-  /** A redeploy through the runtime: the running nodes are closed, the new ones started. */
-  setFlows(flow: TestFlow, type: 'full' | 'flows' | 'nodes', credentials?: Record<string, unknown>): Promise<void>;
-  unload(): Promise<void>;
-  getNode(id: string): Node | null;
-  startServer(done: (err?: Error) => void): void;
-  stopServer(done: (err?: Error) => void): void;
-  log(): { args: unknown[][] };
-  _redNodes: { getCredentialDefinition(type: string): unknown };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const helper = require('node-red-node-test-helper') as TestNodeRed;
 helper.init(require.resolve('node-red'));
+export { helper };
 
 export function startServer(): Promise<void> {
-  return new Promise((resolve, reject) => helper.startServer((err) => (err ? reject(err) : resolve())));
+  return helper.startServer();
 }
 
 export function stopServer(): Promise<void> {
-  return new Promise((resolve, reject) => helper.stopServer((err) => (err ? reject(err) : resolve())));
+  return helper.stopServer();
 }
 
-/** The messages a helper node received, as they arrive. */
+/** The messages a helper node receives from now on. */
 export function collect(id: string): NodeMessage[] {
   const received: NodeMessage[] = [];
-  const node = helper.getNode(id);
-  if (!node) throw new Error(`no node ${id}`);
-  node.on('input', (msg: NodeMessage) => received.push(msg));
+  helper.getNode(id).on('input', (msg: NodeMessage) => received.push(msg));
   return received;
 }
 

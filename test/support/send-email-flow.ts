@@ -55,11 +55,12 @@ export interface SendEmailHarness {
 export function sendEmailFlow(send: Record<string, unknown>, smtp: Record<string, unknown> | null): TestFlow {
   const flow: TestFlow = [
     { id: 'tab', type: 'tab', label: 'campaign' },
-    { id: 'send', type: 'marketing-send-email', z: 'tab', name: '', ...SEND_DEFAULTS, smtp: smtp ? 'smtp-server' : '', ...send, wires: [['sent'], ['notSent']] },
-    { id: 'sent', type: 'helper', z: 'tab' },
-    { id: 'notSent', type: 'helper', z: 'tab' },
-    { id: 'catch-all', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 'tab' },
+    // nodes on a tab need a position, or the runtime takes them for config nodes
+    { id: 'send', type: 'marketing-send-email', z: 'tab', x: 100, y: 40, name: '', ...SEND_DEFAULTS, smtp: smtp ? 'smtp-server' : '', ...send, wires: [['sent'], ['notSent']] },
+    { id: 'sent', type: 'helper', z: 'tab', x: 300, y: 20 },
+    { id: 'notSent', type: 'helper', z: 'tab', x: 300, y: 60 },
+    { id: 'catch-all', type: 'catch', z: 'tab', x: 100, y: 100, scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab', x: 300, y: 100 },
   ];
   if (smtp) flow.push({ id: 'smtp-server', type: 'marketing-smtp', name: '', ...SMTP_DEFAULTS, ...smtp });
   return flow;
