@@ -89,6 +89,8 @@ export class EmailComposer {
   private readonly readName: ((contact: unknown) => unknown) | undefined;
   private readonly readOptOut: (contact: unknown) => unknown;
   private readonly fromDomain: string;
+  /** Every name the templates use (for resolving `flow.*`, `global.*`, `env.*` beforehand). */
+  readonly names: readonly string[];
 
   /** Compiles the templates and checks the sender settings; throws what a deploy must report. */
   constructor(templates: EmailTemplates, settings: ComposeSettings) {
@@ -102,7 +104,9 @@ export class EmailComposer {
     }
     // Email bodies are long by nature: no per-value cap; the whole message is capped instead.
     const plain = { escape: 'none', missing: 'default', maxValueLength: 0 } as const;
-    this.subject = compileTemplate(templates.subject, { ...plain, name: 'subject' });
+    // A subject is one header line: line breaks in inserted values become spaces, so that a
+    // value (a generated line, a contact field) can never start a new header.
+    this.subject = compileTemplate(templates.subject, { ...plain, singleLine: true, name: 'subject' });
     this.text = compileTemplate(templates.text || DEFAULT_TEXT_TEMPLATE, { ...plain, name: 'text' });
     this.html = templates.html.trim()
       ? compileTemplate(templates.html, { escape: 'html', missing: 'default', maxValueLength: 0, name: 'html' })
@@ -114,6 +118,8 @@ export class EmailComposer {
     this.readName = settings.nameField ? compileFieldPath(settings.nameField) : undefined;
     this.readOptOut = compileFieldPath(settings.optOutField || 'unsubscribed');
     this.fromDomain = settings.from.trim().slice(settings.from.trim().lastIndexOf('@') + 1).toLowerCase();
+    const templatesUsed = [this.subject, this.text, this.html, this.unsubscribeUrl].filter((t): t is CompiledTemplate => t !== undefined);
+    this.names = [...new Set(templatesUsed.flatMap((template) => template.names))];
   }
 
   /**

@@ -12,8 +12,8 @@ import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedg
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
 import { createOutboxTransport, type MailTransport } from '../../lib/email/transport';
 import { MarketingError } from '../../lib/errors';
-import type { TemplateLookup } from '../../lib/template';
-import { localiseError, showError } from '../common';
+import { contextReferences } from '../../lib/prompt';
+import { localiseError, resolveTemplateReferences, showError } from '../common';
 import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
 
 interface SendEmailNodeDef extends NodeDef {
@@ -123,6 +123,7 @@ export = function (RED: NodeAPI) {
       );
 
     let setupError: Error | undefined = composer instanceof Error ? composer : transport instanceof Error ? transport : undefined;
+    const references = composer instanceof Error ? [] : contextReferences(composer.names);
     let pending = 0;
     let statusTimer: NodeJS.Timeout | undefined;
     let lastStatusAt = 0;
@@ -159,19 +160,6 @@ export = function (RED: NodeAPI) {
     }
     let openLedger: SendLedger | undefined;
     void lease?.ledger.then((ledger) => (openLedger = ledger), () => undefined);
-
-    /** flow.x, global.x and env.X in templates, as in the core Template node. */
-    function lookupFor(msg: NodeMessageInFlow): TemplateLookup {
-      return (name) => {
-        const dot = name.indexOf('.');
-        if (dot < 0) return undefined;
-        const scope = name.slice(0, dot);
-        const key = name.slice(dot + 1);
-        if (scope === 'flow' || scope === 'global') return node.context()[scope].get(key);
-        if (scope === 'env') return RED.util.evaluateNodeProperty(key, 'env', node, msg);
-        return undefined;
-      };
-    }
 
     function finish(
       msg: NodeMessageInFlow,
@@ -227,30 +215,36 @@ export = function (RED: NodeAPI) {
         const { email, error } = failure(setupError, { campaign: messageCampaign });
         return finish(msg, send, done, email, error);
       }
-      let composition;
-      try {
-        composition = (composer as EmailComposer).compose(msg as unknown as Record<string, unknown>, messageCampaign, lookupFor(msg));
-      } catch (err) {
-        const { email, error } = failure(err, { campaign: messageCampaign });
-        return finish(msg, send, done, email, error);
-      }
-      if (composition.kind === 'skip') {
-        return finish(msg, send, done, { status: 'skipped', reason: composition.reason, campaign: messageCampaign, to: composition.to });
-      }
-      const base = { campaign: messageCampaign, to: composition.to };
-      const { to, mail } = composition;
-      pending++;
-      scheduleStatus();
-      delivery
-        .then((ready) => {
-          if (ready instanceof Error) throw ready;
-          return ready.deliver({ campaign: messageCampaign, to, mail });
-        })
-        .then((outcome) => describeOutcome(outcome, base), (err: unknown) => failure(err, base))
-        .then(({ email, error }) => {
-          pending--;
-          finish(msg, send, done, email, error);
-        });
+      resolveTemplateReferences(RED, node, references, msg, (lookupError, lookup) => {
+        if (lookupError) {
+          const { email, error } = failure(lookupError, { campaign: messageCampaign });
+          return finish(msg, send, done, email, error);
+        }
+        let composition;
+        try {
+          composition = (composer as EmailComposer).compose(msg as unknown as Record<string, unknown>, messageCampaign, lookup);
+        } catch (err) {
+          const { email, error } = failure(err, { campaign: messageCampaign });
+          return finish(msg, send, done, email, error);
+        }
+        if (composition.kind === 'skip') {
+          return finish(msg, send, done, { status: 'skipped', reason: composition.reason, campaign: messageCampaign, to: composition.to });
+        }
+        const base = { campaign: messageCampaign, to: composition.to };
+        const { to, mail } = composition;
+        pending++;
+        scheduleStatus();
+        delivery
+          .then((ready) => {
+            if (ready instanceof Error) throw ready;
+            return ready.deliver({ campaign: messageCampaign, to, mail });
+          })
+          .then((outcome) => describeOutcome(outcome, base), (err: unknown) => failure(err, base))
+          .then(({ email, error }) => {
+            pending--;
+            finish(msg, send, done, email, error);
+          });
+      });
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

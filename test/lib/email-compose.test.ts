@@ -101,13 +101,20 @@ describe('lib/email/compose', () => {
     assert.equal(codeOf(() => c.compose({ contact: 'a@example.com' }, 'c')), 'invalidContact');
     assert.equal(codeOf(() => c.compose({ contact: ['a@example.com'] }, 'c')), 'invalidContact');
     assert.equal(codeOf(() => c.compose({ contact: { email: 'a@example.com', name: 'Ann\r\nBcc: x@example.com' } }, 'c')), 'headerInjection');
-    assert.equal(codeOf(() => composer({ subject: '{{contact.s}}' }).compose({ contact: { email: 'a@example.com', s: 'Hi\nBcc: x@example.com' } }, 'c')), 'headerInjection');
+    assert.equal(codeOf(() => composer({ subject: 'Hi\nBcc: x@example.com' }).compose({ contact: { email: 'a@example.com' } }, 'c')), 'headerInjection');
     assert.equal(codeOf(() => c.compose({ to: 'a@example.com', payload: 'x'.repeat(600) }, 'c')), 'tooLarge');
   });
 
-  it('trims surrounding whitespace of the subject, so a trailing newline is harmless', () => {
+  it('keeps the subject on one line: line breaks in values become spaces, surrounding blanks go', () => {
     const result = composer({ subject: '{{payload}}' }).compose({ to: 'a@example.com', payload: ' Big news\n' }, 'c');
     assert.equal(result.kind === 'mail' && result.mail.subject, 'Big news');
+    const injected = composer({ subject: 'Hi {{contact.s}}' }).compose({ contact: { email: 'a@example.com', s: 'Ann\r\nBcc: x@example.com' } }, 'c');
+    assert.equal(injected.kind === 'mail' && injected.mail.subject, 'Hi Ann Bcc: x@example.com');
+  });
+
+  it('lists the names its templates use', () => {
+    const c = composer({ subject: '{{flow.offer}}', text: '{{payload}} {{env.SHOP}}', html: '<p>{{contact.firstName}}</p>' });
+    assert.deepEqual([...c.names].sort(), ['contact.firstName', 'env.SHOP', 'flow.offer', 'payload']);
   });
 
   it('refuses bad sender settings and templates when compiled', () => {

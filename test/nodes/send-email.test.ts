@@ -139,7 +139,6 @@ describe('marketing-send-email: composing', function () {
       [{ contact: { firstName: 'Ann' } }, 'noRecipient'],
       [{ contact: { email: 'ann@@example.com' } }, 'invalidAddress'],
       [{ to: 'ann@example.com\r\nBcc: victim@example.com' }, 'invalidAddress'],
-      [{ contact: { email: 'ann@example.com', subject: 'Hi\r\nBcc: victim@example.com' } }, 'headerInjection'],
       [{ contact: { email: 'ann@example.com', name: 'Ann\r\nBcc: victim@example.com' } }, 'headerInjection'],
       [{ contact: 'ann@example.com' }, 'invalidContact'],
       [{ contact: 42 }, 'invalidContact'],
@@ -149,12 +148,40 @@ describe('marketing-send-email: composing', function () {
     assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason]), bad.map(([, code]) => ['failed', code]));
     assert.deepEqual(harness.caught.map((msg) => msg.error?.code), bad.map(([, code]) => code), 'a Catch node sees each failure once');
     assert.match(String(harness.caught[2].error?.message), /send-email\.errors\.invalidAddress$/);
+    assert.equal(harness.caught[4].error?.code, 'headerInjection', 'a line break in the recipient name');
     assert.equal(server.accepted.length, 0);
 
     await harness.run([{ contact: { email: 'ann@example.com' }, payload: 'still working' }]);
     assert.equal(harness.sent.length, 1);
     assert.equal(server.receivedCount('ann@example.com'), 1);
     assert.equal(server.receivedCount('victim@example.com'), 0);
+  });
+
+  it('keeps the subject on one line when a value carries CR/LF, so no header can be injected', async () => {
+    harness = await deploySendEmail({ subject: '{{contact.subject}}' }, smtp());
+    await harness.run([{ contact: { email: 'ann@example.com', subject: 'Hi\r\nBcc: victim@example.com' } }]);
+    assert.equal(harness.sent.length, 1);
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, 'Hi Bcc: victim@example.com');
+    assert.equal(parsed.bcc, undefined);
+    assert.deepEqual(server.accepted[0].to, ['ann@example.com']);
+    assert.equal(server.receivedCount('victim@example.com'), 0);
+  });
+
+  it('resolves flow, global and env values in the templates, as the core Template node does', async () => {
+    harness = await deploySendEmail({ subject: '{{flow.offer}} at {{env.SHOP}}', text: '{{global.signature}}' }, smtp());
+    const node = helper.getNode('send');
+    node.context().flow.set('offer', '20% off');
+    node.context().global.set('signature', 'The Shop team');
+    process.env.SHOP = 'Example Shop';
+    try {
+      await harness.run([{ contact: { email: 'ann@example.com' } }]);
+    } finally {
+      delete process.env.SHOP;
+    }
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, '20% off at Example Shop');
+    assert.equal(parsed.text?.trim(), 'The Shop team');
   });
 
   it('reports a template error at deploy and fails every message with it', async () => {
