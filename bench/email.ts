@@ -19,8 +19,8 @@
  * - Time runs from the first message handed over to the last one finished: for
  *   marketing-send-email, the last `done()` (every message acknowledged, its ledger record
  *   on disk); for nodemailer, the last sendMail promise; node-red-node-email has no
- *   completion signal for failures, so its time ends at the server's last acceptance (or
- *   when nothing more arrived for 10 s).
+ *   completion signal for failures, so its time ends at the server's last acceptance (once
+ *   nothing more arrived for 10 s, or for 60 s before the first one, it is over).
  *
  * Usage: node dist/bench/email.js [--sizes 2000,10000] [--rounds 1] [--only name,name]
  */
@@ -235,8 +235,12 @@ function ask<T>(child: ChildProcess, command: unknown, key: string): Promise<T> 
   });
 }
 
+/**
+ * Waits until the server has accepted `size` messages, or nothing more arrived for 10 s
+ * (60 s before the first one: thousands of connections opened at once take a while).
+ */
 async function waitQuiet(sink: ChildProcess, size: number): Promise<SinkStats> {
-  let previous = -1;
+  let previous = 0;
   let quietSince = Date.now();
   for (;;) {
     const stats = await ask<SinkStats>(sink, 'stats', 'stats');
@@ -244,7 +248,7 @@ async function waitQuiet(sink: ChildProcess, size: number): Promise<SinkStats> {
     if (stats.accepted !== previous) {
       previous = stats.accepted;
       quietSince = Date.now();
-    } else if (Date.now() - quietSince > 10_000) {
+    } else if (Date.now() - quietSince > (previous === 0 ? 60_000 : 10_000)) {
       return stats;
     }
     await new Promise((resolveWait) => setTimeout(resolveWait, 100));
