@@ -123,6 +123,9 @@ export = function (RED: NodeAPI) {
       );
 
     let setupError: Error | undefined = composer instanceof Error ? composer : transport instanceof Error ? transport : undefined;
+    // Reported at deploy too; a config node's own error is reported by the config node.
+    if (composer instanceof Error) node.error(composer);
+    else if (transport instanceof Error && !provider) node.error(transport);
     const references = composer instanceof Error ? [] : contextReferences(composer.names);
     let pending = 0;
     let statusTimer: NodeJS.Timeout | undefined;
@@ -136,8 +139,9 @@ export = function (RED: NodeAPI) {
       const fill = counters.failed > 0 ? 'red' : pending > 0 ? 'blue' : 'green';
       node.status({ fill, shape: pending > 0 ? 'ring' : 'dot', text });
     }
+    let closed = false;
     function scheduleStatus(): void {
-      if (statusTimer) return;
+      if (statusTimer || closed) return;
       statusTimer = setTimeout(showStatus, Math.max(0, STATUS_INTERVAL_MS - (Date.now() - lastStatusAt)));
     }
 
@@ -248,6 +252,7 @@ export = function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
       clearTimeout(statusTimer);
       void delivery
         .then((ready) => (ready instanceof Error ? undefined : ready.close()))

@@ -186,6 +186,8 @@ describe('marketing-send-email: composing', function () {
 
   it('reports a template error at deploy and fails every message with it', async () => {
     harness = await deploySendEmail({ html: '<p>{{#vip}}Dear VIP</p>' }, smtp());
+    const logged = helper.log().args.map(([event]) => event as { type?: string; level?: number; msg?: unknown });
+    assert.ok(logged.some((event) => event.type === 'marketing-send-email' && String(event.msg).includes('send-email.errors.templateSyntax')), 'reported at deploy');
     await harness.run([{ contact: { email: 'ann@example.com' } }, { contact: { email: 'bob@example.com' } }]);
     assert.deepEqual(harness.notSent.map((msg) => msg.email.reason), ['templateSyntax', 'templateSyntax']);
     assert.equal(harness.caught.length, 2);
