@@ -1,9 +1,12 @@
 /**
  * The few pieces every node of the package needs to follow Node-RED's contracts the
- * same way: translated errors and the red status that goes with them.
+ * same way: translated errors and the red status that goes with them, and the flow, global
+ * and env values that templates use.
  */
 import type { Node, NodeAPI } from 'node-red';
 import { isMarketingError } from '../lib/errors';
+import type { ContextReference } from '../lib/prompt';
+import type { TemplateLookup } from '../lib/template';
 
 /**
  * Turns an error from `lib/` into an Error whose message is translated in the node's
@@ -21,4 +24,46 @@ export function localiseError(RED: NodeAPI, namespace: string, err: unknown): Er
 /** The red status shown while a node is in error; `text` is already translated. */
 export function showError(node: Node, text: string): void {
   node.status({ fill: 'red', shape: 'ring', text: text.length > 60 ? `${text.slice(0, 57)}...` : text });
+}
+
+/**
+ * Resolves the `flow.*`, `global.*` and `env.*` names a template uses before it renders,
+ * as the core Template node does, so that asynchronous context stores work too. Calls back
+ * at once (synchronously) when there is nothing to resolve.
+ */
+export function resolveTemplateReferences(
+  RED: NodeAPI,
+  node: Node,
+  references: readonly ContextReference[],
+  msg: object,
+  callback: (err: Error | undefined, lookup: TemplateLookup | undefined) => void,
+): void {
+  if (references.length === 0) {
+    callback(undefined, undefined);
+    return;
+  }
+  const values = new Map<string, unknown>();
+  let pending = 1; // released after the loop, so synchronous stores cannot finish early
+  let failed = false;
+  const settle = (err?: Error) => {
+    if (failed) return;
+    if (err) {
+      failed = true;
+      callback(err, undefined);
+    } else if (--pending === 0) {
+      callback(undefined, (name) => values.get(name));
+    }
+  };
+  for (const reference of references) {
+    if (reference.scope === 'env') {
+      values.set(reference.name, RED.util.evaluateNodeProperty(reference.key, 'env', node, msg as never));
+      continue;
+    }
+    pending++;
+    node.context()[reference.scope].get(reference.key, reference.store as string, (err: Error | undefined, value: unknown) => {
+      if (!err) values.set(reference.name, value);
+      settle(err);
+    });
+  }
+  settle();
 }

@@ -20,6 +20,11 @@ declare module 'node-red-node-test-helper' {
     request(): { post(path: string): HelperRequest; get(path: string): HelperRequest };
     startServer(): Promise<void>;
     stopServer(): Promise<void>;
+    /** A redeploy through the runtime: the running nodes are closed, the new ones started. */
+    setFlows(flow: unknown[], type: 'full' | 'flows' | 'nodes', credentials?: Record<string, unknown>): Promise<void>;
+    /** The spy on Node-RED's log: one call per log event, its first argument the event. */
+    log(): { args: unknown[][] };
+    _redNodes: { getCredentialDefinition(type: string): unknown };
   }
 
   const helper: NodeTestHelper;

@@ -14,11 +14,10 @@ import {
   readPromptInput,
   renderPrompt,
   selectPromptTemplate,
-  type ContextReference,
   type PromptTemplates,
 } from '../../lib/prompt';
 import type { TemplateLookup } from '../../lib/template';
-import { localiseError, showError } from '../common';
+import { localiseError, resolveTemplateReferences, showError } from '../common';
 
 interface PromptNodeDef extends NodeDef {
   template: string;
@@ -31,46 +30,6 @@ interface PromptNodeDef extends NodeDef {
 type Message = Record<string, unknown>;
 
 export = function (RED: NodeAPI) {
-  /**
-   * Resolves the `flow.*`, `global.*` and `env.*` names a template uses before it renders,
-   * as the core Template node does, so that asynchronous context stores work too.
-   */
-  function resolveReferences(
-    node: Node,
-    references: readonly ContextReference[],
-    msg: Message,
-    callback: (err: Error | undefined, lookup: TemplateLookup | undefined) => void,
-  ): void {
-    if (references.length === 0) {
-      callback(undefined, undefined);
-      return;
-    }
-    const values = new Map<string, unknown>();
-    let pending = 1; // released after the loop, so synchronous stores cannot finish early
-    let failed = false;
-    const settle = (err?: Error) => {
-      if (failed) return;
-      if (err) {
-        failed = true;
-        callback(err, undefined);
-      } else if (--pending === 0) {
-        callback(undefined, (name) => values.get(name));
-      }
-    };
-    for (const reference of references) {
-      if (reference.scope === 'env') {
-        values.set(reference.name, RED.util.evaluateNodeProperty(reference.key, 'env', node, msg));
-        continue;
-      }
-      pending++;
-      node.context()[reference.scope].get(reference.key, reference.store as string, (err: Error | undefined, value: unknown) => {
-        if (!err) values.set(reference.name, value);
-        settle(err);
-      });
-    }
-    settle();
-  }
-
   function MarketingPromptNode(this: Node, config: PromptNodeDef) {
     RED.nodes.createNode(this, config);
     handleMessages(this, config);
@@ -105,7 +64,7 @@ export = function (RED: NodeAPI) {
       try {
         const input = readPromptInput(message);
         const template = selectPromptTemplate(templates, input);
-        resolveReferences(node, template.references, message, (err, lookup) => {
+        resolveTemplateReferences(RED, node, template.references, message, (err, lookup) => {
           if (err) {
             fail(err, done);
             return;
@@ -167,7 +126,7 @@ export = function (RED: NodeAPI) {
           }
         };
         if (node === undefined) render(undefined);
-        else resolveReferences(node, template.references, msg, (err, lookup) => (err ? replyError(err) : render(lookup)));
+        else resolveTemplateReferences(RED, node, template.references, msg, (err, lookup) => (err ? replyError(err) : render(lookup)));
       } catch (err) {
         replyError(err);
       }

@@ -1,0 +1,202 @@
+/**
+ * Delivery of composed messages with the guarantees of the send-email node: a message whose
+ * key (campaign + recipient) is in the send ledger never goes out again, two messages with
+ * the same key are never in flight together, transient failures are retried with backoff,
+ * and every outcome is on disk before it is reported.
+ *
+ * Per message the ledger gets an `attempt` record before the message is handed to the
+ * transport, then a `sent` or `failed` record. At most `transport.concurrency` messages are
+ * between the attempt record and the transport's answer at any time (so that a crash leaves
+ * few attempts without an outcome); the rest wait in a queue with nothing recorded. The
+ * outcome record is written after the message gives up its place, so that the next message
+ * does not wait for that disk sync.
+ */
+import type { SendMailOptions } from 'nodemailer';
+import { MarketingError } from '../errors';
+import type { DuplicateReason, LedgerEntry, SendLedger } from './ledger';
+import { classifyDeliveryError, retryDelay, type RetryPolicy } from './retry';
+import type { DeliveryReceipt, MailTransport } from './transport';
+
+export interface DeliveryJob {
+  campaign: string;
+  /** Normalised recipient address: the second half of the idempotency key. */
+  to: string;
+  mail: SendMailOptions;
+}
+
+export type DeliveryOutcome =
+  | { status: 'sent'; receipt: DeliveryReceipt; attempts: number; ledgerError?: MarketingError }
+  | { status: 'duplicate'; reason: DuplicateReason; entry?: LedgerEntry }
+  | { status: 'failed'; error: MarketingError; attempts: number };
+
+export interface DeliveryOptions {
+  transport: MailTransport;
+  /** Without a ledger nothing is de-duplicated (for transactional mail). */
+  ledger?: SendLedger;
+  retry: RetryPolicy;
+  /** Send again a message whose earlier attempt has no recorded outcome (a crash mid-send). */
+  resendInterrupted: boolean;
+  random?: () => number;
+}
+
+interface QueuedJob {
+  job: DeliveryJob;
+  settle: (outcome: DeliveryOutcome) => void;
+}
+
+function stoppedError(): MarketingError {
+  return new MarketingError('stopped', 'Not sent: the node stopped (redeploy or shutdown) before the message went out');
+}
+
+export class EmailDelivery {
+  private readonly options: DeliveryOptions;
+  private readonly queue: QueuedJob[] = [];
+  private readonly backoffs = new Set<(proceed: boolean) => void>();
+  /** Messages between their attempt record and the transport's answer. */
+  private active = 0;
+  /** Messages taken from the queue and not settled yet (active, or writing their outcome). */
+  private started = 0;
+  private closing = false;
+  private idle: Array<() => void> = [];
+
+  constructor(options: DeliveryOptions) {
+    this.options = options;
+  }
+
+  /** Messages accepted and not finished yet (queued, being sent, or waiting for a retry). */
+  get pending(): number {
+    return this.queue.length + this.started;
+  }
+
+  deliver(job: DeliveryJob): Promise<DeliveryOutcome> {
+    if (this.closing) return Promise.resolve({ status: 'failed', error: stoppedError(), attempts: 0 });
+    const { ledger, resendInterrupted } = this.options;
+    if (ledger) {
+      const verdict = ledger.reserve(job.campaign, job.to, resendInterrupted);
+      if (!verdict.send) return Promise.resolve({ status: 'duplicate', reason: verdict.reason, entry: verdict.entry });
+    }
+    return new Promise((settle) => {
+      this.queue.push({ job, settle });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (!this.closing && this.active < this.options.transport.concurrency && this.queue.length) {
+      const { job, settle } = this.queue.shift() as QueuedJob;
+      this.active++;
+      this.started++;
+      let holdsPlace = true;
+      const givePlace = () => {
+        if (!holdsPlace) return;
+        holdsPlace = false;
+        this.active--;
+        this.pump();
+      };
+      void this.run(job, givePlace).then((outcome) => {
+        givePlace();
+        this.started--;
+        this.options.ledger?.releaseClaim(job.campaign, job.to);
+        settle(outcome);
+        if (this.started === 0) for (const resume of this.idle.splice(0)) resume();
+      });
+    }
+  }
+
+  /** Sends `job`, retrying as the policy says; calls `givePlace` once the transport is done with it. */
+  private async run(job: DeliveryJob, givePlace: () => void): Promise<DeliveryOutcome> {
+    const { ledger, transport, retry } = this.options;
+    if (ledger) {
+      try {
+        await ledger.append({ campaign: job.campaign, to: job.to, state: 'attempt', at: new Date().toISOString() });
+      } catch (err) {
+        return { status: 'failed', error: err as MarketingError, attempts: 0 };
+      }
+    }
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (this.closing) return this.fail(job, stoppedError(), attempt - 1, givePlace);
+      let receipt: DeliveryReceipt;
+      try {
+        receipt = await transport.send(job.mail);
+      } catch (err) {
+        const failure = classifyDeliveryError(err);
+        if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt, givePlace);
+        const delay = failure.transient ? retryDelay(retry, attempt + 1, Date.now() - started, this.options.random) : undefined;
+        if (delay === undefined) {
+          const error = failure.transient && attempt > 1
+            ? new MarketingError('retriesExhausted', `Gave up after ${attempt} attempts: ${failure.error.message}`, {
+              attempts: attempt,
+              response: failure.error.params.response ?? '',
+            })
+            : failure.error;
+          return this.fail(job, error, attempt, givePlace);
+        }
+        if (!(await this.backoff(delay))) return this.fail(job, stoppedError(), attempt, givePlace);
+        continue;
+      }
+      givePlace();
+      return this.succeed(job, receipt, attempt);
+    }
+  }
+
+  private async succeed(job: DeliveryJob, receipt: DeliveryReceipt, attempts: number): Promise<DeliveryOutcome> {
+    try {
+      await this.options.ledger?.append({
+        campaign: job.campaign,
+        to: job.to,
+        state: 'sent',
+        at: new Date().toISOString(),
+        messageId: receipt.messageId,
+        response: receipt.response,
+        attempts,
+      });
+    } catch (err) {
+      return { status: 'sent', receipt, attempts, ledgerError: err as MarketingError };
+    }
+    return { status: 'sent', receipt, attempts };
+  }
+
+  private async fail(job: DeliveryJob, error: MarketingError, attempts: number, givePlace: () => void): Promise<DeliveryOutcome> {
+    givePlace();
+    // Recorded so that a later run may send it: a failed message is known not to be delivered.
+    await this.options.ledger?.append({
+      campaign: job.campaign,
+      to: job.to,
+      state: 'failed',
+      at: new Date().toISOString(),
+      reason: error.code,
+      response: typeof error.params.response === 'string' ? error.params.response : undefined,
+      attempts,
+    }).catch(() => undefined);
+    return { status: 'failed', error, attempts };
+  }
+
+  /** Waits `ms`; resolves false instead if close() cuts the wait short. */
+  private backoff(ms: number): Promise<boolean> {
+    return new Promise((resolveWait) => {
+      const wake = (proceed: boolean) => {
+        clearTimeout(timer);
+        this.backoffs.delete(wake);
+        resolveWait(proceed);
+      };
+      const timer = setTimeout(() => wake(true), ms);
+      this.backoffs.add(wake);
+    });
+  }
+
+  /**
+   * Stops: queued messages are given up at once (nothing of them was recorded), messages
+   * waiting for a retry are recorded as failed, and messages on the wire are waited for,
+   * so that every attempt in the ledger gets its outcome.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const { job, settle } of this.queue.splice(0)) {
+      this.options.ledger?.releaseClaim(job.campaign, job.to);
+      settle({ status: 'failed', error: stoppedError(), attempts: 0 });
+    }
+    for (const wake of [...this.backoffs]) wake(false);
+    if (this.started > 0) await new Promise<void>((resume) => this.idle.push(resume));
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Where messages go: an SMTP server through nodemailer's connection pool, or the file
+ * outbox (each message an RFC 5322 `.eml` file), behind one small interface so that the
+ * delivery logic (ledger, retries, outputs) is the same for both.
+ */
+import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer, { type SendMailOptions, type SMTPPoolOptions } from 'nodemailer';
+import { MarketingError } from '../errors';
+
+export interface DeliveryReceipt {
+  messageId: string;
+  accepted: string[];
+  rejected: string[];
+  response: string;
+}
+
+export interface MailTransport {
+  /** How many messages the transport can usefully work on at once. */
+  readonly concurrency: number;
+  send(mail: SendMailOptions): Promise<DeliveryReceipt>;
+  /** Lets deliveries under way finish (for at most a grace period), then releases everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * `tls`: implicit TLS from the first byte (port 465). `starttls`: plain connection upgraded
+ * with STARTTLS, refused if the server does not offer it (port 587). `starttls-if-offered`:
+ * upgraded when offered, plain otherwise (credentials are then never sent). `none`: never
+ * encrypted (local relays, test servers).
+ */
+export type SmtpSecurity = 'tls' | 'starttls' | 'starttls-if-offered' | 'none';
+
+export const SMTP_SECURITY_MODES: readonly SmtpSecurity[] = ['tls', 'starttls', 'starttls-if-offered', 'none'];
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  /** Refuse servers whose certificate does not verify (on unless you know why). */
+  rejectUnauthorized: boolean;
+  user?: string;
+  password?: string;
+  /** Pooled connections kept open to the server. */
+  maxConnections: number;
+  /** Messages per second at most; 0 for no limit. */
+  rateLimit: number;
+  /** Limit for connecting, for the greeting, and for any silence of the server. */
+  timeoutMs: number;
+  /** How long close() lets deliveries under way finish before it cuts them off. */
+  closeGraceMs?: number;
+}
+
+export const DEFAULT_SMTP_SETTINGS: Omit<SmtpSettings, 'host'> = {
+  port: 587,
+  security: 'starttls',
+  rejectUnauthorized: true,
+  maxConnections: 5,
+  rateLimit: 0,
+  timeoutMs: 30_000,
+};
+
+/** Checks settings that would fail every send, so that the mistake shows at deploy. */
+export function validateSmtpSettings(settings: SmtpSettings): void {
+  if (!settings.host.trim()) throw new MarketingError('noHost', 'No SMTP host is configured');
+  if (!Number.isInteger(settings.port) || settings.port < 1 || settings.port > 65535) {
+    throw new MarketingError('badPort', `Invalid SMTP port: ${settings.port}`, { port: String(settings.port) });
+  }
+  if (!SMTP_SECURITY_MODES.includes(settings.security)) {
+    throw new MarketingError('badSecurity', `Unknown security mode: ${settings.security}`, { security: String(settings.security) });
+  }
+}
+
+/** Combinations that are legal but almost always a mistake; codes of `smtp.warnings.*`. */
+export function smtpSettingsWarnings(settings: SmtpSettings): string[] {
+  const warnings: string[] = [];
+  if (settings.port === 587 && settings.security === 'tls') warnings.push('implicitTlsOn587');
+  if (settings.port === 465 && settings.security !== 'tls') warnings.push('plainOn465');
+  if (settings.security === 'none' && settings.user) warnings.push('credentialsInClear');
+  if (!settings.rejectUnauthorized) warnings.push('unverifiedCertificates');
+  return warnings;
+}
+
+/** nodemailer's pool options for our settings. */
+export function smtpPoolOptions(settings: SmtpSettings): SMTPPoolOptions & { pool: true } {
+  const options: SMTPPoolOptions & { pool: true } = {
+    pool: true,
+    host: settings.host.trim(),
+    port: settings.port,
+    secure: settings.security === 'tls',
+    requireTLS: settings.security === 'starttls',
+    opportunisticTLS: settings.security === 'starttls-if-offered',
+    ignoreTLS: settings.security === 'none',
+    tls: { rejectUnauthorized: settings.rejectUnauthorized },
+    maxConnections: Math.max(1, Math.floor(settings.maxConnections)),
+    // Retrying is the delivery layer's job (counted, with backoff, recorded in the ledger);
+    // the pool must not resend a message behind its back after a dropped connection.
+    maxRequeues: 0,
+    connectionTimeout: settings.timeoutMs,
+    greetingTimeout: settings.timeoutMs,
+    socketTimeout: settings.timeoutMs,
+  };
+  if (settings.rateLimit > 0) {
+    options.rateLimit = settings.rateLimit;
+    options.rateDelta = 1000;
+  }
+  if (settings.user) options.auth = { user: settings.user, pass: settings.password ?? '' };
+  return options;
+}
+
+/** Counts deliveries under way so that close() knows when nothing is left in flight. */
+class InFlightCounter {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.count++;
+    return work.finally(() => {
+      this.count--;
+      if (this.count === 0) for (const waiter of this.waiters.splice(0)) waiter();
+    });
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Resolves true when nothing is in flight, false if `timeoutMs` passes first. */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.count === 0) return Promise.resolve(true);
+    return new Promise((resolveDrained) => {
+      const timer = setTimeout(() => resolveDrained(false), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolveDrained(true);
+      });
+    });
+  }
+}
+
+function addressList(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((entry) => (typeof entry === 'string' ? entry : String((entry as { address?: string }).address ?? entry)));
+}
+
+export function createSmtpTransport(settings: SmtpSettings): MailTransport {
+  validateSmtpSettings(settings);
+  const mailer = nodemailer.createTransport(smtpPoolOptions(settings));
+  const inFlight = new InFlightCounter();
+  const closeGraceMs = settings.closeGraceMs ?? 10_000;
+  return {
+    // Twice the connections: one message on each connection, one waiting to follow it.
+    concurrency: Math.max(1, Math.floor(settings.maxConnections)) * 2,
+    async send(mail) {
+      const info = await inFlight.track(mailer.sendMail(mail));
+      return {
+        messageId: info.messageId,
+        accepted: addressList(info.accepted),
+        rejected: addressList(info.rejected),
+        response: info.response,
+      };
+    },
+    async close() {
+      mailer.close();
+      if (!(await inFlight.drained(closeGraceMs))) {
+        // A server that stalls mid-delivery would hold the redeploy forever: cut it off.
+        mailer.close({ force: true });
+        await inFlight.drained(closeGraceMs);
+      }
+    },
+  };
+}
+
+let outboxSequence = 0;
+
+/**
+ * A file name that sorts by time: UTC timestamp to the millisecond, then a per-process
+ * sequence number for messages written in the same millisecond, then a random tag so that
+ * two processes writing to one folder never collide.
+ */
+export function outboxFileName(date: Date, sequence: number, tag: string): string {
+  const stamp = date.toISOString().replace(/:/g, '-');
+  return `${stamp}-${String(sequence % 1_000_000).padStart(6, '0')}-${tag}.eml`;
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch {
+    // Not possible on every platform (Windows); the file itself was synced.
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * The file outbox: each message becomes an RFC 5322 `.eml` file (CRLF line ends, as sent over
+ * SMTP) in `folder`. A file is written under a temporary name, synced, then renamed, so the
+ * folder never holds a half-written message.
+ */
+export function createOutboxTransport(folder: string): MailTransport {
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  const inFlight = new InFlightCounter();
+  let closed = false;
+  let folderReady: Promise<unknown> | undefined;
+  const tag = Math.random().toString(16).slice(2, 6).padEnd(4, '0');
+  return {
+    concurrency: 4,
+    async send(mail) {
+      if (closed) throw Object.assign(new Error('The outbox is closed'), { code: 'ECONNECTION' });
+      return inFlight.track((async () => {
+        const info = await composer.sendMail(mail);
+        folderReady ??= mkdir(folder, { recursive: true });
+        await folderReady;
+        const name = outboxFileName(new Date(), ++outboxSequence, tag);
+        const path = join(folder, name);
+        const temporary = `${path}.tmp`;
+        const handle = await open(temporary, 'wx', 0o600);
+        try {
+          await handle.writeFile(info.message as Buffer);
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temporary, path);
+        await syncDirectory(folder);
+        const recipients = [...(info.envelope.to ?? [])].map(String);
+        return { messageId: info.messageId, accepted: recipients, rejected: [], response: `250 written to ${name}` };
+      })());
+    },
+    async close() {
+      closed = true;
+      await inFlight.drained(60_000);
+    },
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * `marketing-send-email`: composes each message from the contact and the templates, and
+ * delivers it at most once per campaign and recipient (see lib/email/delivery.ts and the
+ * README for the exact guarantee). Output 1: sent. Output 2: not sent (skipped, duplicate,
+ * failed), failures also reported to Catch nodes through done(err).
+ */
+import { join } from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose';
+import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
+import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedger } from '../../lib/email/ledger';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
+import { createOutboxTransport, type MailTransport } from '../../lib/email/transport';
+import { MarketingError } from '../../lib/errors';
+import { contextReferences } from '../../lib/prompt';
+import { localiseError, resolveTemplateReferences, showError } from '../common';
+import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
+
+interface SendEmailNodeDef extends NodeDef {
+  smtp?: string;
+  campaign?: string;
+  from?: string;
+  fromName?: string;
+  replyTo?: string;
+  recipientField?: string;
+  nameField?: string;
+  optOutField?: string;
+  subject?: string;
+  text?: string;
+  html?: string;
+  unsubscribeUrl?: string;
+  ledger?: boolean;
+  afterInterruption?: 'skip' | 'resend';
+  retries?: string | number;
+  retryWindow?: string | number;
+  retryDelay?: string | number;
+  maxSize?: string | number;
+}
+
+type EmailInfo = Record<string, unknown> & { status: 'sent' | 'skipped' | 'duplicate' | 'failed' };
+
+interface Counters {
+  received: number;
+  sent: number;
+  skipped: number;
+  duplicate: number;
+  failed: number;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  const number = typeof value === 'number' ? value : Number.parseFloat(String(value ?? ''));
+  return Number.isFinite(number) ? number : fallback;
+}
+
+/** The slowest the status may change: at thousands of messages a second, each update costs. */
+const STATUS_INTERVAL_MS = 250;
+
+export = function (RED: NodeAPI) {
+  function MarketingSendEmailNode(this: Node, config: SendEmailNodeDef) {
+    RED.nodes.createNode(this, config);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED's idiom: the closures below act on the node
+    const node = this;
+    const campaign = (config.campaign ?? '').trim() || node.id;
+    const useLedger = config.ledger !== false;
+    const retry: RetryPolicy = {
+      maxAttempts: 1 + Math.max(0, Math.floor(numberOr(config.retries, DEFAULT_RETRY_POLICY.maxAttempts - 1))),
+      maxElapsedMs: Math.max(0, numberOr(config.retryWindow, DEFAULT_RETRY_POLICY.maxElapsedMs / 1000)) * 1000,
+      baseDelayMs: Math.max(0, numberOr(config.retryDelay, DEFAULT_RETRY_POLICY.baseDelayMs / 1000)) * 1000,
+      maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
+    };
+    const counters: Counters = { received: 0, sent: 0, skipped: 0, duplicate: 0, failed: 0 };
+    const startedAt = new Date().toISOString();
+
+    // Where messages go: the chosen marketing-smtp node's shared transport, or an outbox
+    // of this node's own in the user directory (the embedded default).
+    const provider = config.smtp ? (RED.nodes.getNode(config.smtp) as unknown as TransportProvider | null) : null;
+    let ownTransport: MailTransport | undefined;
+    let transport: MailTransport | Error;
+    let destination: string;
+    if (config.smtp && !provider) {
+      transport = new Error(RED._('send-email.errors.noServer'));
+      destination = '';
+    } else if (provider) {
+      transport = provider.transport;
+      destination = provider.describe;
+    } else {
+      destination = outboxFolder(RED, undefined);
+      ownTransport = createOutboxTransport(destination);
+      transport = ownTransport;
+    }
+
+    let composer: EmailComposer | Error;
+    try {
+      composer = new EmailComposer(
+        { subject: config.subject ?? '', text: config.text ?? '', html: config.html ?? '', unsubscribeUrl: config.unsubscribeUrl ?? '' },
+        {
+          ...DEFAULT_COMPOSE_SETTINGS,
+          from: config.from ?? '',
+          fromName: config.fromName ?? '',
+          replyTo: config.replyTo ?? '',
+          recipientField: (config.recipientField ?? '').trim() || DEFAULT_COMPOSE_SETTINGS.recipientField,
+          nameField: (config.nameField ?? DEFAULT_COMPOSE_SETTINGS.nameField).trim(),
+          optOutField: (config.optOutField ?? '').trim() || DEFAULT_COMPOSE_SETTINGS.optOutField,
+          maxBytes: Math.max(1, numberOr(config.maxSize, DEFAULT_COMPOSE_SETTINGS.maxBytes / 1024)) * 1024,
+          stableMessageId: useLedger,
+        },
+      );
+    } catch (err) {
+      composer = localiseError(RED, 'send-email', err);
+    }
+
+    const lease: LedgerLease | undefined = useLedger ? acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE)) : undefined;
+    const delivery: Promise<EmailDelivery | Error> = transport instanceof Error
+      ? Promise.resolve(transport)
+      : (lease?.ledger ?? Promise.resolve(undefined)).then(
+        (ledger) => new EmailDelivery({
+          transport: transport as MailTransport,
+          ledger,
+          retry,
+          resendInterrupted: config.afterInterruption === 'resend',
+        }),
+        (err: unknown) => localiseError(RED, 'send-email', err),
+      );
+
+    let setupError: Error | undefined = composer instanceof Error ? composer : transport instanceof Error ? transport : undefined;
+    // Reported at deploy too; a config node's own error is reported by the config node.
+    if (composer instanceof Error) node.error(composer);
+    else if (transport instanceof Error && !provider) node.error(transport);
+    const references = composer instanceof Error ? [] : contextReferences(composer.names);
+    let pending = 0;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let lastStatusAt = 0;
+
+    function showStatus(): void {
+      statusTimer = undefined;
+      lastStatusAt = Date.now();
+      if (setupError) return showError(node, setupError.message);
+      const text = RED._('send-email.status.counts', { sent: counters.sent, skipped: counters.skipped + counters.duplicate, failed: counters.failed });
+      const fill = counters.failed > 0 ? 'red' : pending > 0 ? 'blue' : 'green';
+      node.status({ fill, shape: pending > 0 ? 'ring' : 'dot', text });
+    }
+    let closed = false;
+    function scheduleStatus(): void {
+      if (statusTimer || closed) return;
+      statusTimer = setTimeout(showStatus, Math.max(0, STATUS_INTERVAL_MS - (Date.now() - lastStatusAt)));
+    }
+
+    void delivery.then((ready) => {
+      if (ready instanceof Error) setupError ??= ready;
+      if (setupError) showStatus();
+      else node.status({ fill: 'grey', shape: 'dot', text: RED._('send-email.status.ready', { destination }) });
+    });
+
+    function report(msg: NodeMessageInFlow): Record<string, unknown> {
+      const requested = typeof (msg as { campaign?: unknown }).campaign === 'string' ? String((msg as { campaign?: string }).campaign).trim() : '';
+      const reportCampaign = requested || campaign;
+      return {
+        campaign: reportCampaign,
+        destination,
+        since: startedAt,
+        run: { ...counters, pending },
+        ledger: openLedger?.summarise(reportCampaign),
+      };
+    }
+    let openLedger: SendLedger | undefined;
+    void lease?.ledger.then((ledger) => (openLedger = ledger), () => undefined);
+
+    function finish(
+      msg: NodeMessageInFlow,
+      send: (msg: Array<NodeMessage | null>) => void,
+      done: (err?: Error) => void,
+      email: EmailInfo,
+      error?: Error,
+    ): void {
+      (msg as unknown as { email: EmailInfo }).email = email;
+      counters[email.status]++;
+      send(email.status === 'sent' ? [msg, null] : [null, msg]);
+      scheduleStatus();
+      if (error) done(error);
+      else done();
+    }
+
+    function failure(err: unknown, details: Record<string, unknown>): { email: EmailInfo; error: Error } {
+      const error = err instanceof MarketingError ? localiseError(RED, 'send-email', err) : err instanceof Error ? err : new Error(String(err));
+      const reason = (error as { code?: unknown }).code;
+      return { email: { status: 'failed', reason: typeof reason === 'string' ? reason : 'error', message: error.message, ...details }, error };
+    }
+
+    function describeOutcome(outcome: DeliveryOutcome, base: Record<string, unknown>): { email: EmailInfo; error?: Error } {
+      switch (outcome.status) {
+        case 'sent': {
+          const { messageId, accepted, rejected, response } = outcome.receipt;
+          const email: EmailInfo = { status: 'sent', messageId, accepted, rejected, response, attempts: outcome.attempts, ...base };
+          return { email, error: outcome.ledgerError && localiseError(RED, 'send-email', outcome.ledgerError) };
+        }
+        case 'duplicate': {
+          const email: EmailInfo = { status: 'duplicate', reason: outcome.reason, ...base };
+          if (outcome.entry) {
+            email.previous = { state: outcome.entry.state, at: outcome.entry.at, messageId: outcome.entry.messageId };
+          }
+          return { email };
+        }
+        default:
+          return failure(outcome.error, { ...base, attempts: outcome.attempts });
+      }
+    }
+
+    node.on('input', (msg, send, done) => {
+      if (msg.topic === 'report') {
+        msg.payload = report(msg);
+        send([msg, null]);
+        done();
+        return;
+      }
+      counters.received++;
+      const override = (msg as { campaign?: unknown }).campaign;
+      const messageCampaign = typeof override === 'string' && override.trim() ? override.trim() : campaign;
+      if (setupError) {
+        const { email, error } = failure(setupError, { campaign: messageCampaign });
+        return finish(msg, send, done, email, error);
+      }
+      resolveTemplateReferences(RED, node, references, msg, (lookupError, lookup) => {
+        if (lookupError) {
+          const { email, error } = failure(lookupError, { campaign: messageCampaign });
+          return finish(msg, send, done, email, error);
+        }
+        let composition;
+        try {
+          composition = (composer as EmailComposer).compose(msg as unknown as Record<string, unknown>, messageCampaign, lookup);
+        } catch (err) {
+          const { email, error } = failure(err, { campaign: messageCampaign });
+          return finish(msg, send, done, email, error);
+        }
+        if (composition.kind === 'skip') {
+          return finish(msg, send, done, { status: 'skipped', reason: composition.reason, campaign: messageCampaign, to: composition.to });
+        }
+        const base = { campaign: messageCampaign, to: composition.to };
+        const { to, mail } = composition;
+        pending++;
+        scheduleStatus();
+        delivery
+          .then((ready) => {
+            if (ready instanceof Error) throw ready;
+            return ready.deliver({ campaign: messageCampaign, to, mail });
+          })
+          .then((outcome) => describeOutcome(outcome, base), (err: unknown) => failure(err, base))
+          .then(({ email, error }) => {
+            pending--;
+            finish(msg, send, done, email, error);
+          });
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      clearTimeout(statusTimer);
+      void delivery
+        .then((ready) => (ready instanceof Error ? undefined : ready.close()))
+        .then(() => ownTransport?.close())
+        .then(() => lease?.release())
+        .catch((err: unknown) => node.warn(err instanceof Error ? err.message : String(err)))
+        .then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('marketing-send-email', MarketingSendEmailNode);
+};

@@ -1,0 +1,34 @@
+/**
+ * What a send-email node needs from a `marketing-smtp` config node, and where the file
+ * outbox is when no config node is chosen (the embedded default).
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { Node, NodeAPI } from 'node-red';
+import type { MailTransport } from '../../lib/email/transport';
+
+export interface TransportProvider {
+  /** The shared transport, or the error that makes this configuration unusable. */
+  readonly transport: MailTransport | Error;
+  /** For reports and status: `smtp://host:port` or the outbox folder. */
+  readonly describe: string;
+}
+
+export interface SmtpCredentials {
+  user?: string;
+  password?: string;
+}
+
+export type SmtpConfigNode = Node<SmtpCredentials> & TransportProvider;
+
+/** The Node-RED user directory, where the outbox and the send ledger live. */
+export function userDirectory(RED: NodeAPI): string {
+  const { userDir } = RED.settings as unknown as { userDir?: string };
+  return userDir || join(homedir(), '.node-red');
+}
+
+/** `outbox/` in the user directory unless configured (relative paths are in the user directory). */
+export function outboxFolder(RED: NodeAPI, configured: string | undefined): string {
+  const folder = (configured ?? '').trim() || 'outbox';
+  return isAbsolute(folder) ? folder : join(userDirectory(RED), folder);
+}

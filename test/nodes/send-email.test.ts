@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import sendEmailNode from '../../nodes/send-email/send-email';
+import smtpNode from '../../nodes/smtp/smtp';
+import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
+import { deploySendEmail, makeUserDir, removeUserDir, type EmailResult, type SendEmailHarness } from '../support/send-email-flow';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
+
+describe('marketing-send-email: composing', function () {
+  let server: TestSmtpServer;
+  let harness: SendEmailHarness | undefined;
+
+  before(startServer);
+  after(stopServer);
+  beforeEach(async () => {
+    server = await startTestSmtpServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await server.close();
+    if (harness) removeUserDir(harness.userDir);
+    harness = undefined;
+  });
+
+  const smtp = () => ({ port: server.port });
+
+  it('sends text and HTML as multipart/alternative, escaping values in the HTML part only', async () => {
+    harness = await deploySendEmail({
+      subject: 'Offers for {{contact.company}}',
+      text: 'Dear {{contact.company}},\n{{payload}}',
+      html: '<p>Dear {{contact.company}},</p><p>{{payload}}</p>',
+      replyTo: 'help@shop.example',
+    }, smtp());
+    await harness.run([{ contact: { email: 'Ann@Example.com', name: 'Ann Lee', company: 'Smith & <Sons>' }, payload: 'Tom & Jerry say <hi>' }]);
+
+    assert.equal(harness.sent.length, 1);
+    const { email } = harness.sent[0];
+    assert.equal(email.status, 'sent');
+    assert.equal(email.attempts, 1);
+    assert.equal(email.to, 'ann@example.com');
+    assert.match(String(email.response), /^250 /);
+    assert.deepEqual(email.accepted, ['Ann@example.com'], 'nodemailer writes domains in lower case');
+    assert.deepEqual(email.rejected, []);
+
+    assert.equal(server.accepted.length, 1);
+    assert.deepEqual(server.accepted[0].to, ['ann@example.com']);
+    assert.equal(server.accepted[0].from, 'news@shop.example');
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, 'Offers for Smith & <Sons>');
+    assert.deepEqual(parsed.from?.value, [{ address: 'news@shop.example', name: 'Shop News' }]);
+    assert.deepEqual(parsed.to && !Array.isArray(parsed.to) && parsed.to.value, [{ address: 'Ann@example.com', name: 'Ann Lee' }]);
+    assert.deepEqual(parsed.replyTo?.value, [{ address: 'help@shop.example', name: '' }]);
+    assert.match(String(parsed.headers.get('content-type') && (parsed.headers.get('content-type') as { value: string }).value), /multipart\/alternative/);
+    assert.equal(parsed.text?.trim(), 'Dear Smith & <Sons>,\nTom & Jerry say <hi>');
+    assert.equal(parsed.html, '<p>Dear Smith &amp; &lt;Sons&gt;,</p><p>Tom &amp; Jerry say &lt;hi&gt;</p>');
+    assert.equal(parsed.messageId, email.messageId);
+  });
+
+  it('carries UTF-8 subjects, names and bodies, Chinese included', async () => {
+    harness = await deploySendEmail({ fromName: '商店资讯 Ünïcødé', subject: '{{contact.firstName}}，春季新品到了 🌸', html: '<p>{{payload}}</p>' }, smtp());
+    await harness.run([{ contact: { email: 'li@example.cn', firstName: '李雷', name: '李雷' }, payload: '您好！我们为您准备了专属优惠：满 ¥200 减 ¥30。' }]);
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, '李雷，春季新品到了 🌸');
+    assert.equal(parsed.from?.value[0].name, '商店资讯 Ünïcødé');
+    assert.equal(parsed.to && !Array.isArray(parsed.to) && parsed.to.value[0].name, '李雷');
+    assert.equal(parsed.text?.trim(), '您好！我们为您准备了专属优惠：满 ¥200 减 ¥30。');
+    assert.equal(parsed.html, '<p>您好！我们为您准备了专属优惠：满 ¥200 减 ¥30。</p>');
+  });
+
+  it('adds List-Unsubscribe and one-click unsubscribe headers, and offers the URL to the templates', async () => {
+    harness = await deploySendEmail({
+      unsubscribeUrl: 'https://shop.example/unsubscribe?e={{contact.email}}&c={{campaign}}',
+      text: '{{payload}}\n\nUnsubscribe: {{unsubscribeUrl}}',
+    }, smtp());
+    await harness.run([{ contact: { email: 'o.brien+news@example.com' }, payload: 'Hi' }]);
+    const parsed = await server.parse(0);
+    const url = 'https://shop.example/unsubscribe?e=o.brien%2Bnews%40example.com&c=spring';
+    assert.equal(readHeader(server.accepted[0].raw, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
+    assert.deepEqual((parsed.headers.get('list') as { unsubscribe: { url: string } }).unsubscribe.url, url);
+    assert.match(readHeader(server.accepted[0].raw, 'List-Unsubscribe'), new RegExp(`^<${escapeRegExp(url)}>$`));
+    assert.equal(parsed.text?.trim(), `Hi\n\nUnsubscribe: ${url}`);
+  });
+
+  it('skips opted-out contacts (the segment node rule) without any connection', async () => {
+    harness = await deploySendEmail({}, smtp());
+    await harness.run([
+      { contact: { email: 'a@example.com', unsubscribed: true } },
+      { contact: { email: 'b@example.com', unsubscribed: 'yes' } },
+      { contact: { email: 'c@example.com', consent: { optOut: 1 } } },
+    ]);
+    assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason, msg.email.to]), [
+      ['skipped', 'optedOut', 'a@example.com'],
+      ['skipped', 'optedOut', 'b@example.com'],
+    ]);
+    assert.equal(harness.sent.length, 1, 'consent.optOut is not the configured field');
+    assert.equal(harness.caught.length, 0, 'skipping is not an error');
+    assert.equal(server.receivedCount('a@example.com') + server.receivedCount('b@example.com'), 0);
+  });
+
+  it('honours a configured opt-out field', async () => {
+    harness = await deploySendEmail({ optOutField: 'consent.optOut' }, smtp());
+    await harness.run([{ contact: { email: 'c@example.com', consent: { optOut: 1 } } }]);
+    assert.equal(harness.notSent[0].email.reason, 'optedOut');
+  });
+
+  it('never sends a campaign twice to an address; msg.campaign starts another campaign', async () => {
+    harness = await deploySendEmail({}, smtp());
+    const list = [{ contact: { email: 'ann@example.com' } }, { contact: { email: 'bob@example.com' } }];
+    await harness.run(list);
+    await harness.run([...list, { contact: { email: ' ANN@example.com ' } }]);
+    await harness.run([{ contact: { email: 'ann@example.com' }, campaign: 'autumn' }]);
+
+    assert.deepEqual(harness.sent.map((msg) => [msg.email.campaign, msg.email.to]), [
+      ['spring', 'ann@example.com'], ['spring', 'bob@example.com'], ['autumn', 'ann@example.com'],
+    ]);
+    assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason]), [
+      ['duplicate', 'alreadySent'], ['duplicate', 'alreadySent'], ['duplicate', 'alreadySent'],
+    ]);
+    assert.equal((harness.notSent[0].email.previous as { state: string }).state, 'sent');
+    assert.equal(server.receivedCount('ann@example.com'), 2);
+    assert.equal(server.receivedCount('bob@example.com'), 1);
+  });
+
+  it('sends the same address twice at once only once', async () => {
+    harness = await deploySendEmail({}, smtp());
+    await harness.run([{ contact: { email: 'ann@example.com' } }, { to: 'ann@example.com' }]);
+    assert.equal(harness.sent.length, 1);
+    assert.deepEqual([harness.notSent[0].email.status, harness.notSent[0].email.reason], ['duplicate', 'inFlight']);
+    assert.equal(server.receivedCount('ann@example.com'), 1);
+  });
+
+  it('refuses bad input with a clear error before any connection, and keeps working', async () => {
+    harness = await deploySendEmail({ subject: '{{contact.subject|Hello}}', html: '<p>{{payload}}</p>' }, smtp());
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ payload: 'no recipient' }, 'noRecipient'],
+      [{ contact: { firstName: 'Ann' } }, 'noRecipient'],
+      [{ contact: { email: 'ann@@example.com' } }, 'invalidAddress'],
+      [{ to: 'ann@example.com\r\nBcc: victim@example.com' }, 'invalidAddress'],
+      [{ contact: { email: 'ann@example.com', name: 'Ann\r\nBcc: victim@example.com' } }, 'headerInjection'],
+      [{ contact: 'ann@example.com' }, 'invalidContact'],
+      [{ contact: 42 }, 'invalidContact'],
+      [{ contact: { email: 'big@example.com' }, payload: 'x'.repeat(10 * 1024 * 1024) }, 'tooLarge'],
+    ];
+    await harness.run(bad.map(([msg]) => msg));
+    assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason]), bad.map(([, code]) => ['failed', code]));
+    assert.deepEqual(harness.caught.map((msg) => msg.error?.code), bad.map(([, code]) => code), 'a Catch node sees each failure once');
+    assert.match(String(harness.caught[2].error?.message), /send-email\.errors\.invalidAddress$/);
+    assert.equal(harness.caught[4].error?.code, 'headerInjection', 'a line break in the recipient name');
+    assert.equal(server.accepted.length, 0);
+
+    await harness.run([{ contact: { email: 'ann@example.com' }, payload: 'still working' }]);
+    assert.equal(harness.sent.length, 1);
+    assert.equal(server.receivedCount('ann@example.com'), 1);
+    assert.equal(server.receivedCount('victim@example.com'), 0);
+  });
+
+  it('keeps the subject on one line when a value carries CR/LF, so no header can be injected', async () => {
+    harness = await deploySendEmail({ subject: '{{contact.subject}}' }, smtp());
+    await harness.run([{ contact: { email: 'ann@example.com', subject: 'Hi\r\nBcc: victim@example.com' } }]);
+    assert.equal(harness.sent.length, 1);
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, 'Hi Bcc: victim@example.com');
+    assert.equal(parsed.bcc, undefined);
+    assert.deepEqual(server.accepted[0].to, ['ann@example.com']);
+    assert.equal(server.receivedCount('victim@example.com'), 0);
+  });
+
+  it('resolves flow, global and env values in the templates, as the core Template node does', async () => {
+    harness = await deploySendEmail({ subject: '{{flow.offer}} at {{env.SHOP}}', text: '{{global.signature}}' }, smtp());
+    const node = helper.getNode('send');
+    node.context().flow.set('offer', '20% off');
+    node.context().global.set('signature', 'The Shop team');
+    process.env.SHOP = 'Example Shop';
+    try {
+      await harness.run([{ contact: { email: 'ann@example.com' } }]);
+    } finally {
+      delete process.env.SHOP;
+    }
+    const parsed = await server.parse(0);
+    assert.equal(parsed.subject, '20% off at Example Shop');
+    assert.equal(parsed.text?.trim(), 'The Shop team');
+  });
+
+  it('reports a template error at deploy and fails every message with it', async () => {
+    harness = await deploySendEmail({ html: '<p>{{#vip}}Dear VIP</p>' }, smtp());
+    const logged = helper.log().args.map(([event]) => event as { type?: string; level?: number; msg?: unknown });
+    assert.ok(logged.some((event) => event.type === 'marketing-send-email' && String(event.msg).includes('send-email.errors.templateSyntax')), 'reported at deploy');
+    await harness.run([{ contact: { email: 'ann@example.com' } }, { contact: { email: 'bob@example.com' } }]);
+    assert.deepEqual(harness.notSent.map((msg) => msg.email.reason), ['templateSyntax', 'templateSyntax']);
+    assert.equal(harness.caught.length, 2);
+    assert.equal(server.accepted.length, 0);
+  });
+
+  it('answers a report request with the run counters and the ledger summary', async () => {
+    harness = await deploySendEmail({}, smtp());
+    await harness.run([
+      { contact: { email: 'ann@example.com' } },
+      { contact: { email: 'bob@example.com', unsubscribed: true } },
+      { contact: { email: 'nope' } },
+    ]);
+    await harness.run([{ contact: { email: 'ann@example.com' } }]);
+    const before = harness.sent.length;
+    helper.getNode('send')?.receive({ topic: 'report' } as never);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = harness.sent[before].payload as { campaign: string; run: Record<string, number>; ledger: Record<string, unknown> };
+    assert.equal(report.campaign, 'spring');
+    assert.deepEqual(report.run, { received: 4, sent: 1, skipped: 1, duplicate: 1, failed: 1, pending: 0 });
+    assert.equal(report.ledger.sent, 1);
+    assert.equal(report.ledger.interrupted, 0);
+    assert.equal((harness.sent[before] as { email?: unknown }).email, undefined);
+  });
+
+  it('writes to the outbox in the Node-RED user directory when no server is chosen', async () => {
+    harness = await deploySendEmail({ html: '<b>{{payload}}</b>' }, null);
+    await harness.run([
+      { contact: { email: 'ann@example.com', firstName: 'Ann' }, payload: 'one' },
+      { contact: { email: 'bob@example.com', firstName: 'Bob' }, payload: 'two' },
+    ]);
+    assert.equal(harness.sent.length, 2);
+    assert.match(String(harness.sent[0].email.response), /^250 written to .*\.eml$/);
+    const folder = join(harness.userDir, 'outbox');
+    const files = readdirSync(folder).sort();
+    assert.equal(files.length, 2);
+    const parsed = await Promise.all(files.map((file) => simpleParser(readFileSync(join(folder, file)))));
+    assert.deepEqual(parsed.map((mail) => mail.subject).sort(), ['Hello Ann', 'Hello Bob']);
+    assert.deepEqual(parsed.map((mail) => mail.html).sort(), ['<b>one</b>', '<b>two</b>']);
+    assert.equal(server.accepted.length, 0);
+  });
+});
+
+function readHeader(raw: Buffer, name: string): string {
+  const text = raw.toString('utf8').split('\r\n\r\n')[0].replace(/\r\n[ \t]+/g, ' ');
+  const line = text.split('\r\n').find((header) => header.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line ? line.slice(name.length + 1).trim() : '';
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+describe('examples/send-email-outbox.json', () => {
+  let userDir: string;
+  afterEach(async () => {
+    await helper.unload();
+    removeUserDir(userDir);
+  });
+
+  it('writes an email per subscribed contact into the outbox, once, and reports the rest', async () => {
+    userDir = makeUserDir();
+    const example = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'send-email-outbox.json'), 'utf8')) as TestFlow;
+    // Debug nodes need the editor's comms; helper nodes stand in for them to receive the output.
+    const flow = example.map((node) => (node.type === 'debug' ? { ...node, type: 'helper' } : node));
+    const core = createRequire(require.resolve('node-red'));
+    const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'common/25-catch.js', 'sequence/17-split.js', 'function/15-change.js']
+      .map((file) => core(`@node-red/nodes/core/${file}`));
+    await helper.load([...coreNodes, sendEmailNode, smtpNode], flow);
+    const idOf = (type: string, name: string) => flow.find((node) => node.type === type && node.name === name)?.id as string;
+    const sent = collect(idOf('helper', 'sent')) as EmailResult[];
+    const notSent = collect(idOf('helper', 'not sent')) as EmailResult[];
+    const errors = collect(idOf('helper', 'error')) as EmailResult[];
+
+    helper.getNode(idOf('inject', 'contacts')).receive({});
+    await waitUntil(() => sent.length + notSent.length === 4 && errors.length === 1, 10_000, 'the first run');
+    assert.deepEqual(sent.map((msg) => msg.email.to).sort(), ['ann@example.com', 'li.lei@example.cn']);
+    assert.deepEqual(notSent.map((msg) => [msg.email.status, msg.email.reason]).sort(), [['failed', 'invalidAddress'], ['skipped', 'optedOut']]);
+    const outbox = join(userDir, 'outbox');
+    const mails = await Promise.all(readdirSync(outbox).map((file) => simpleParser(readFileSync(join(outbox, file)))));
+    assert.deepEqual(mails.map((mail) => mail.subject).sort(), ['Spring is here, Ann', 'Spring is here, 李雷']);
+    assert.match(String(mails[0].html), /<a href="https:&#x2F;&#x2F;example\.com&#x2F;unsubscribe\?email&#x3D;/);
+
+    helper.getNode(idOf('inject', 'contacts')).receive({});
+    await waitUntil(() => notSent.length === 6, 10_000, 'the second run');
+    assert.deepEqual(notSent.slice(2).filter((msg) => msg.email.status === 'duplicate').length, 2);
+    assert.equal(readdirSync(outbox).length, 2, 'nothing sent twice');
+
+    helper.getNode(idOf('inject', 'report')).receive({ topic: 'report' } as never);
+    await waitUntil(() => sent.length === 3, 5000, 'the report');
+    assert.deepEqual((sent[2].payload as { ledger: { sent: number } }).ledger.sent, 2);
+  });
+});
