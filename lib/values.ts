@@ -20,14 +20,9 @@ export function toNumber(value: unknown): number {
 
 export const DAY_MS = 86_400_000;
 
-/** The digit at `index`, or a negative number when it is not a digit. */
-function digitAt(text: string, index: number): number {
-  const digit = text.charCodeAt(index) - 48;
-  return digit >= 0 && digit <= 9 ? digit : -100_000;
-}
-
-function twoDigits(text: string, index: number): number {
-  return digitAt(text, index) * 10 + digitAt(text, index + 1);
+/** Whether a char code minus 48 is a digit 0-9 (one unsigned comparison). */
+function isDigit(code: number): boolean {
+  return code >>> 0 <= 9;
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date; days past the month's end roll over, as in `Date.UTC`. */
@@ -41,37 +36,62 @@ function daysFromCivil(year: number, month: number, day: number): number {
 
 /**
  * Parses the two ISO 8601 shapes that exports write almost always, `2024-01-31` and
- * `2024-01-31T09:30:00(.000)Z`, in plain arithmetic: on a million contacts with three dates
- * each this is several times faster than `Date.parse`. `NaN` for any other shape, which
- * `Date.parse` then reads (with the same result for these shapes, as the tests check).
+ * `2024-01-31T09:30:00(.000)Z`, in plain arithmetic: about three times faster than
+ * `Date.parse` on this project's benchmark machine, which matters with a million contacts and
+ * several date conditions. `NaN` for any other shape, which `Date.parse` then reads (with the
+ * same result for these shapes, as the tests check).
  */
 function parseCommonIsoDate(text: string): number {
   const length = text.length;
   if ((length !== 10 && length !== 20 && length !== 24) || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) {
     return Number.NaN;
   }
-  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
-  const days = daysFromCivil(year, month, day);
-  if (length === 10) return days * DAY_MS;
-  // 'T' at 10, ':' at 13 and 16, 'Z' last, '.' at 19 with milliseconds.
-  if (text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58
-    || text.charCodeAt(length - 1) !== 90 || (length === 24 && text.charCodeAt(19) !== 46)) return Number.NaN;
-  const hours = twoDigits(text, 11);
-  const minutes = twoDigits(text, 14);
-  const seconds = twoDigits(text, 17);
-  const millis = length === 24 ? digitAt(text, 20) * 100 + twoDigits(text, 21) : 0;
-  if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59 || seconds < 0 || seconds > 59 || millis < 0) {
+  const y0 = text.charCodeAt(0) - 48;
+  const y1 = text.charCodeAt(1) - 48;
+  const y2 = text.charCodeAt(2) - 48;
+  const y3 = text.charCodeAt(3) - 48;
+  const mo0 = text.charCodeAt(5) - 48;
+  const mo1 = text.charCodeAt(6) - 48;
+  const d0 = text.charCodeAt(8) - 48;
+  const d1 = text.charCodeAt(9) - 48;
+  if (!isDigit(y0) || !isDigit(y1) || !isDigit(y2) || !isDigit(y3) || !isDigit(mo0) || !isDigit(mo1) || !isDigit(d0) || !isDigit(d1)) {
     return Number.NaN;
+  }
+  const month = mo0 * 10 + mo1;
+  const day = d0 * 10 + d1;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
+  const days = daysFromCivil(y0 * 1000 + y1 * 100 + y2 * 10 + y3, month, day);
+  if (length === 10) return days * DAY_MS;
+  // 'T' at 10, ':' at 13 and 16, 'Z' last, and '.' at 19 before milliseconds.
+  if (text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(length - 1) !== 90) {
+    return Number.NaN;
+  }
+  const h0 = text.charCodeAt(11) - 48;
+  const h1 = text.charCodeAt(12) - 48;
+  const mi0 = text.charCodeAt(14) - 48;
+  const mi1 = text.charCodeAt(15) - 48;
+  const s0 = text.charCodeAt(17) - 48;
+  const s1 = text.charCodeAt(18) - 48;
+  if (!isDigit(h0) || !isDigit(h1) || !isDigit(mi0) || !isDigit(mi1) || !isDigit(s0) || !isDigit(s1)) return Number.NaN;
+  const hours = h0 * 10 + h1;
+  const minutes = mi0 * 10 + mi1;
+  const seconds = s0 * 10 + s1;
+  if (hours > 23 || minutes > 59 || seconds > 59) return Number.NaN;
+  let millis = 0;
+  if (length === 24) {
+    const f0 = text.charCodeAt(20) - 48;
+    const f1 = text.charCodeAt(21) - 48;
+    const f2 = text.charCodeAt(22) - 48;
+    if (text.charCodeAt(19) !== 46 || !isDigit(f0) || !isDigit(f1) || !isDigit(f2)) return Number.NaN;
+    millis = f0 * 100 + f1 * 10 + f2;
   }
   return days * DAY_MS + hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis;
 }
 
 /** Whether a string starts like an ISO 8601 date (`YYYY-`), the only date strings accepted. */
 export function looksLikeIsoDate(text: string): boolean {
-  return text.length >= 8 && twoDigits(text, 0) >= 0 && twoDigits(text, 2) >= 0 && text.charCodeAt(4) === 45;
+  return text.length >= 8 && isDigit(text.charCodeAt(0) - 48) && isDigit(text.charCodeAt(1) - 48)
+    && isDigit(text.charCodeAt(2) - 48) && isDigit(text.charCodeAt(3) - 48) && text.charCodeAt(4) === 45;
 }
 
 /**
@@ -82,9 +102,9 @@ export function looksLikeIsoDate(text: string): boolean {
  */
 export function toTime(value: unknown): number {
   if (typeof value === 'string') {
-    if (!looksLikeIsoDate(value)) return Number.NaN;
     const time = parseCommonIsoDate(value);
-    return time === time ? time : Date.parse(value); // NaN !== NaN: not a common shape
+    if (time === time) return time; // NaN !== NaN: not one of the common shapes
+    return looksLikeIsoDate(value) ? Date.parse(value) : Number.NaN;
   }
   if (typeof value === 'number') return value;
   if (value instanceof Date) return value.getTime();
