@@ -43,10 +43,10 @@ const NOT_TARGETED = 'not targeted';
 
 /**
  * Messages are sent in slices with a turn of the event loop between them, so that a list of a
- * million contacts neither blocks Node-RED (the editor, other flows) for seconds nor queues a
- * million messages in memory before the first is delivered.
+ * million contacts neither blocks Node-RED (the editor, other flows) while its messages go out
+ * nor queues a million messages in memory before the first is delivered.
  */
-const MESSAGES_PER_SLICE = 2000;
+const MESSAGES_PER_SLICE = 500;
 
 export = function (RED: NodeAPI) {
   function MarketingSegmentNode(this: Node, config: SegmentNodeDef) {
@@ -161,6 +161,15 @@ export = function (RED: NodeAPI) {
         done();
       };
       running.add(stop);
+      // One reusable array per output: send() reads it at once and keeps only the message.
+      const byPort = Array.from({ length: outputs }, (_, port) => {
+        const out: (NodeMessage | null)[] = new Array(outputs).fill(null);
+        return (msg: NodeMessage) => {
+          out[port] = msg;
+          send(out);
+          out[port] = null;
+        };
+      });
       const sendSlice = () => {
         if (stopped) return;
         try {
@@ -171,9 +180,7 @@ export = function (RED: NodeAPI) {
               return;
             }
             // One message per send() call: Node-RED deep-clones every message but the first of one call.
-            const out: (NodeMessage | null)[] = new Array(outputs).fill(null);
-            out[next.value[0]] = next.value[1];
-            send(out);
+            byPort[next.value[0]](next.value[1]);
           }
           setImmediate(sendSlice);
         } catch (err) {
