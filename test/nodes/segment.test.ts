@@ -343,6 +343,7 @@ describe('marketing-segment node', function () {
       let completed = 0;
       helper.getNode('completed').on('input', () => completed++);
       const out = collect('out0', 2500 + 3);
+      const completions = collect('completed', 4, 15000);
       // More than one slice of messages, so that done() waits for the last slice.
       const big = Array.from({ length: 2500 }, (_, i) => ({ email: `u${i}@example.com` }));
       helper.getNode('seg').receive({ payload: big });
@@ -350,7 +351,10 @@ describe('marketing-segment node', function () {
       helper.getNode('seg').receive({ payload: [] });
       helper.getNode('seg').receive({ payload: { email: 'z@example.com' } });
       await out;
-      await settle();
+      const done = await completions;
+      // The big list completes last, after its last slice; and nothing completes twice.
+      assert.equal((done[3].payload as unknown[]).length, 2500);
+      await settle(200);
       assert.equal(completed, 4);
     });
 
