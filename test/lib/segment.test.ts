@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { AddressSet, addressHash } from '../../lib/address-set';
+import { isValidEmail, normaliseEmail, type Contact } from '../../lib/contacts';
+import { isMarketingError } from '../../lib/errors';
+import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
+
+const NOW = Date.UTC(2025, 0, 31);
+const ids = (contacts: unknown[]) => contacts.map((c) => (c as Contact).id);
+
+describe('lib/segment', () => {
+  const segments: SegmentationConfig['segments'] = [
+    { name: 'France', join: 'all', rules: [{ field: 'country', op: 'eq', value: 'FR' }] },
+    { name: 'Big spenders', join: 'all', rules: [{ field: 'spent', op: 'gte', value: '100' }] },
+  ];
+  const contacts = (): unknown[] => [
+    { id: 1, email: 'ann@example.com', country: 'FR', spent: 150 },
+    { id: 2, email: 'bob@example.com', country: 'DE', spent: 300 },
+    { id: 3, email: ' ANN@Example.com ', country: 'FR', spent: 10 }, // duplicate of 1
+    { id: 4, email: 'carl@example', country: 'FR', spent: 10 }, // invalid address
+    { id: 5, email: 'dora@example.com', country: 'FR', unsubscribed: true },
+    { id: 6, email: 'DORA@example.com', country: 'FR', unsubscribed: false }, // opted out in record 5
+    'not a contact',
+    { id: 8, email: 'eve@example.com', country: 'IT', spent: 5 }, // no segment
+    { id: 9, email: 'fred@example.com', country: 'FR', spent: '250', unsubscribed: 'yes' },
+  ];
+
+  it('routes to the first matching segment and explains every contact not targeted', () => {
+    const result = compileSegmentRules({ segments }).segment(contacts(), { now: NOW, keepNotTargeted: true });
+    assert.deepEqual(result.segments.map(ids), [[1], [2]]);
+    assert.deepEqual(ids(result.notTargeted.contacts), [3, 4, 5, 6, undefined, 8, 9]);
+    assert.deepEqual(result.notTargeted.reasons, ['duplicate', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
+    assert.deepEqual(result.notTargetedCounts, { notAContact: 1, optedOut: 3, invalidEmail: 1, duplicate: 1, noSegment: 1 });
+  });
+
+  it('routes to every matching segment, copying the contact for the second segment on', () => {
+    const input = contacts();
+    const result = compileSegmentRules({ segments, matchMode: 'every' }).segment(input, { now: NOW });
+    assert.deepEqual(result.segments.map(ids), [[1], [1, 2]]);
+    assert.equal(result.segments[0][0], input[0]);
+    assert.notEqual(result.segments[1][0], input[0]);
+    assert.deepEqual(result.segments[1][0], input[0]);
+    assert.equal(result.segments[1][1], input[1]);
+    // Counts are kept even when the not-targeted contacts are not.
+    assert.deepEqual(result.notTargeted, { contacts: [], reasons: [] });
+    assert.equal(result.notTargetedCounts.optedOut, 3);
+  });
+
+  it('turns each check off with an empty field or dedupe: false', () => {
+    const noConsent = compileSegmentRules({ segments, optOutField: '' }).segment(contacts(), { now: NOW });
+    assert.deepEqual(noConsent.segments.map(ids), [[1, 5, 9], [2]]); // 6 is now a duplicate of 5
+    const noEmail = compileSegmentRules({ segments, emailField: '' }).segment(contacts(), { now: NOW });
+    assert.deepEqual(noEmail.segments.map(ids), [[1, 3, 4, 6], [2]]);
+    const noDedupe = compileSegmentRules({ segments, dedupe: false }).segment(contacts(), { now: NOW });
+    assert.deepEqual(noDedupe.segments.map(ids), [[1, 3], [2]]);
+  });
+
+  it('scores RFM on every contact object and lets rules use it', () => {
+    const list = Array.from({ length: 10 }, (_, i) => ({
+      id: i, email: `c${i}@example.com`, lastPurchaseDate: new Date(NOW - (10 - i) * 86_400_000), orders: i + 1, totalSpent: (i + 1) * 10,
+    }));
+    const segmenter = compileSegmentRules({
+      rfm: { recency: 'lastPurchaseDate', frequency: 'orders', monetary: 'totalSpent' },
+      segments: [
+        { name: 'Best', join: 'all', rules: [{ field: 'rfm.label', op: 'in', value: 'Champions, Loyal' }] },
+        { name: 'Rest', join: 'all', rules: [] },
+      ],
+    });
+    const result = segmenter.segment([...list, 42], { now: NOW });
+    assert.deepEqual(result.segments.map(ids), [[6, 7, 8, 9], [0, 1, 2, 3, 4, 5]]);
+    assert.deepEqual((list[9] as Contact).rfm, { r: 5, f: 5, m: 5, score: 555, label: 'Champions' });
+    assert.deepEqual((list[0] as Contact).rfm, { r: 1, f: 1, m: 1, score: 111, label: 'Lost' });
+  });
+
+  it('reports configuration errors as MarketingError with a code', () => {
+    for (const [config, code] of [
+      [{ segments, matchMode: 'sometimes' }, 'badMatchMode'],
+      [{ segments, rfm: { recency: 'last', frequency: '', monetary: 'spent' } }, 'missingRfmField'],
+      [{ segments: [{ name: 'X', join: 'all', rules: [{ field: 'a', op: 'regex', value: '(' }] }] }, 'badRegex'],
+    ] as [SegmentationConfig, string][]) {
+      assert.throws(() => compileSegmentRules(config), (err) => isMarketingError(err) && err.code === code, code);
+    }
+  });
+
+  it('names unnamed segments by position', () => {
+    assert.deepEqual(compileSegmentRules({ segments: [{ name: '', join: 'all', rules: [] }, { name: ' B ', join: 'all', rules: [] }] }).names,
+      ['segment 1', 'B']);
+  });
+
+  it('copies plain data deeply and shares everything else', () => {
+    const buffer = Buffer.from('x');
+    const original = { a: { b: [1, { c: 2 }] }, when: new Date(5), buffer };
+    const copy = cloneContact(original);
+    assert.deepEqual(copy, original);
+    assert.notEqual(copy.a, original.a);
+    assert.notEqual(copy.a.b[1], original.a.b[1]);
+    assert.notEqual(copy.when, original.when);
+    assert.equal(copy.buffer, buffer);
+  });
+
+  it('de-duplicates addresses exactly as normaliseEmail does', () => {
+    const addresses: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const local = `user.${i % 1700}`;
+      addresses.push(i % 3 === 0 ? ` ${local.toUpperCase()}@Example.COM ` : `${local}@example.com`);
+    }
+    const valid = addresses.filter((address) => isValidEmail(address));
+    const set = new AddressSet(valid.length, (i) => valid[i].trim());
+    const kept = valid.filter((address, i) => set.add(i, address.trim(), addressHash(address.trim())));
+    const reference = new Set<string>();
+    const expected = valid.filter((address) => !reference.has(normaliseEmail(address)) && reference.add(normaliseEmail(address)));
+    assert.deepEqual(kept, expected);
+    assert.equal(set.size, reference.size);
+    assert.equal(set.has('USER.5@example.com', addressHash('USER.5@example.com')), true);
+    assert.equal(set.has('user.5@example.org', addressHash('user.5@example.org')), false);
+  });
+
+  it('confirms equal hashes by comparing the addresses', () => {
+    // Every address in one bucket: only the text comparison tells them apart.
+    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com'];
+    const set = new AddressSet(list.length, (i) => list[i]);
+    assert.deepEqual(list.map((address, i) => set.add(i, address, 7)), [true, true, false, true]);
+  });
+});
