@@ -39,7 +39,8 @@ function requestedKeys(text: string, catalogKey: string): string[] {
   for (const match of text.matchAll(/data-i18n="([^"]+)"/g)) {
     for (const part of match[1].split(';')) keys.add(part.replace(/^\[[^\]]*\]/, ''));
   }
-  return [...keys].filter((key) => key.startsWith(`${catalogKey}.`));
+  // A key ending in a dot is the fixed part of a computed key (`'x.operators.' + op`).
+  return [...keys].filter((key) => key.startsWith(`${catalogKey}.`) && !key.endsWith('.'));
 }
 
 const nodeDirs = readdirSync(join(root, 'nodes')).filter((name) => statSync(join(root, 'nodes', name)).isDirectory());
