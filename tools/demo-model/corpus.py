@@ -36,7 +36,14 @@ EN_NAMES += ['Adam', 'Alice', 'Amy', 'Andrea', 'Anne', 'Alex', 'Bella', 'Carla',
              'Jana', 'Jessica', 'John', 'Karin', 'Katie', 'Klaus', 'Lisa', 'Louis', 'Lucy', 'Marie', 'Mark',
              'Martin', 'Matteo', 'Michael', 'Nora', 'Oscar', 'Peter', 'Petra', 'Rachel', 'Robert', 'Rosa',
              'Ruby', 'Sam', 'Simon', 'Stefan', 'Susan', 'Thomas', 'Tim', 'Valentina', 'Victor', 'Will',
-             'Helen', 'Linda', 'Giulia', 'Hans', 'Heidi', 'Karl', 'Mona', 'Omar', 'Rania', 'Sven', 'Tara']
+             'Helen', 'Linda', 'Giulia', 'Hans', 'Heidi', 'Karl', 'Mona', 'Omar', 'Rania', 'Sven', 'Tara',
+             'Aaron', 'Abigail', 'Agnes', 'Albert', 'Alina', 'Amir', 'Ana', 'Andreas', 'Anton', 'Astrid',
+             'Beatrice', 'Bruno', 'Camille', 'Cecilia', 'Clemens', 'Dana', 'Dominik', 'Elias', 'Elif', 'Emil',
+             'Erik', 'Esther', 'Fabian', 'Florian', 'Frida', 'Greta', 'Hanna', 'Henry', 'Irene', 'Jakob',
+             'Jasmin', 'Johanna', 'Josef', 'Julian', 'Katarina', 'Leo', 'Lina', 'Luisa', 'Magnus', 'Malte',
+             'Mara', 'Moritz', 'Nadia', 'Niklas', 'Nils', 'Paula', 'Philipp', 'Quentin', 'Rebecca', 'Sara',
+             'Selin', 'Tobias', 'Ursula', 'Vera', 'Yara', 'Yusuf', 'Zara', 'Ethan', 'Mason', 'Ava',
+             'Harper', 'Logan', 'Aria', 'Riley', 'Nora', 'Hazel', 'Ivy', 'Owen', 'Caleb', 'Isaac']
 EN_CITIES = ['Berlin', 'Munich', 'Hamburg', 'Vienna', 'Zurich', 'Paris', 'Lyon', 'London', 'Manchester',
              'Dublin', 'Amsterdam', 'Brussels', 'Madrid', 'Barcelona', 'Lisbon', 'Rome', 'Milan',
              'Copenhagen', 'Stockholm', 'Oslo', 'Warsaw', 'Prague', 'New York', 'Boston', 'Chicago',
@@ -181,6 +188,7 @@ def some(r, pool, low, high, values):
 # English copy
 # --------------------------------------------------------------------------------------------
 EN_GREETING = ['Hi {name},', 'Hello {name},', 'Dear {name},', 'Hey {name},', 'Good morning {name},']
+EN_GENERIC_GREETING = ['Hello,', 'Hi there,', 'Dear customer,', 'Dear friends,', 'Hello from {brand},']
 EN_SIGNOFF = ['Warm regards,\nThe {brand} team', 'Best wishes,\nThe {brand} team', 'See you soon,\nYour friends at {brand}',
               'Cheers,\nThe {brand} team', 'With thanks,\n{brand}', 'Talk soon,\nThe team at {brand}']
 
@@ -307,9 +315,9 @@ EN_TASKS = {
 }
 
 
-def en_email(r, task, v):
+def en_email(r, task, v, greet_by_name):
     t = EN_TASKS[task]
-    lines = [fill(r, EN_GREETING, v)]
+    lines = [fill(r, EN_GREETING if greet_by_name else EN_GENERIC_GREETING, v)]
     opening = fill(r, t['open'], v)
     body = ' '.join([opening] + some(r, t['body'], 2, 3, v))
     # The greeting ends with a comma or an exclamation mark; the next line starts a sentence.
@@ -358,8 +366,9 @@ def en_document(r):
     kind = r.random()
     if kind < 0.72:
         task = r.choice(list(EN_TASKS))
-        prompt = fill(r, EN_TASKS[task]['prompts'], v)
-        return prompt + '\n' + en_email(r, task, v)
+        template = r.choice(EN_TASKS[task]['prompts'])
+        # Greet by name only when the instruction names someone: the name is copied from it.
+        return fill(r, template, v) + '\n' + en_email(r, task, v, '{name}' in template)
     if kind < 0.78:
         return fill(r, EN_PROMPT_SUBJECT, v) + '\n' + en_subject_lines(r, v)
     if kind < 0.86:
@@ -375,6 +384,7 @@ def en_document(r):
 # Chinese copy
 # --------------------------------------------------------------------------------------------
 ZH_GREETING = ['亲爱的{name}：', '{name}，您好！', '尊敬的{name}：', 'Hi {name}，', '{name}你好！']
+ZH_GENERIC_GREETING = ['您好！', '亲爱的顾客：', '各位朋友：', '亲爱的会员：']
 ZH_SIGNOFF = ['{zh_brand}团队敬上', '祝好！\n{zh_brand}', '期待您的再次光临！\n{zh_brand}全体成员', '此致\n{zh_brand}']
 
 ZH_TASKS = {
@@ -449,9 +459,9 @@ ZH_TASKS = {
 }
 
 
-def zh_email(r, task, v):
+def zh_email(r, task, v, greet_by_name):
     t = ZH_TASKS[task]
-    lines = [fill(r, ZH_GREETING, v)]
+    lines = [fill(r, ZH_GREETING if greet_by_name else ZH_GENERIC_GREETING, v)]
     lines.append(''.join([fill(r, t['open'], v)] + some(r, t['body'], 2, 3, v)))
     lines.append(fill(r, t['cta'], v))
     lines.append(fill(r, ZH_SIGNOFF, v))
@@ -483,7 +493,8 @@ def zh_document(r):
     kind = r.random()
     if kind < 0.72:
         task = r.choice(list(ZH_TASKS))
-        return fill(r, ZH_TASKS[task]['prompts'], v) + '\n' + zh_email(r, task, v)
+        template = r.choice(ZH_TASKS[task]['prompts'])
+        return fill(r, template, v) + '\n' + zh_email(r, task, v, '{name}' in template)
     if kind < 0.78:
         subjects = some(r, ZH_SUBJECTS, 3, 5, v)
         head = fill(r, ['为{zh_brand}的活动写几个邮件标题：', '写三个{zh_season}邮件标题：'], v)

@@ -129,6 +129,7 @@ def main():
     p.add_argument('--eval-every', type=int, default=100)
     p.add_argument('--val-share', type=float, default=0.05)
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--init-from', help='checkpoint to continue from (a fine-tuning run on a changed corpus)')
     p.add_argument('--time-limit-minutes', type=float, default=60)
     args = p.parse_args()
 
@@ -143,9 +144,17 @@ def main():
     val_blocks = make_blocks(val_docs, args.block, random.Random(0))
 
     corpus_ids = torch.tensor(sorted(set(np.concatenate(docs).tolist())), dtype=torch.long)
+    log = {'args': vars(args), 'config': cfg.to_dict(), 'distinct_ids': len(corpus_ids), 'train': [], 'val': []}
 
     model = GPT2LMHeadModel(cfg)
     vocab = CorpusVocabulary(corpus_ids, cfg.vocab_size, cfg.n_embd)
+    if args.init_from:
+        previous = torch.load(args.init_from, map_location='cpu')
+        model.load_state_dict(previous['state_dict'])
+        # Unused rows all hold the previous run's shared row; ids the new corpus adds start from it too.
+        unused = sorted(set(range(cfg.vocab_size)) - set(corpus_ids.tolist()))[0]
+        vocab.unused_row.data.copy_(model.transformer.wte.weight.data[unused])
+        log['init_from'] = {'checkpoint': os.path.basename(args.init_from), **previous.get('metadata', {})}
     decay = [p_ for n, p_ in model.named_parameters() if p_.dim() >= 2]
     no_decay = [p_ for n, p_ in model.named_parameters() if p_.dim() < 2] + [vocab.unused_row]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': args.weight_decay},
@@ -163,7 +172,6 @@ def main():
                                 elapsed / (args.time_limit_minutes * 60)))
         return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
-    log = {'args': vars(args), 'config': cfg.to_dict(), 'distinct_ids': len(corpus_ids), 'train': [], 'val': []}
     pools = {}
     started = time.time()
     step = -1
@@ -201,8 +209,10 @@ def main():
                     'minutes': round((time.time() - started) / 60, 2)}
     print(json.dumps(log['final']))
     vocab.write_unused_rows(model)
+    earlier = log.get('init_from', {})
     metadata = {'corpus_documents': len(docs), 'corpus_tokens': int(sum(len(d) for d in docs)),
-                'steps': step + 1, 'validation_loss': round(val_loss, 4)}
+                'steps': earlier.get('steps', 0) + step + 1, 'runs': earlier.get('runs', 1) + (1 if earlier else 0),
+                'validation_loss': round(val_loss, 4)}
     torch.save({'config': cfg.to_dict(), 'state_dict': model.state_dict(), 'metadata': metadata}, args.out)
     with open(os.path.splitext(args.out)[0] + '.json', 'w') as f:
         json.dump(log, f, indent=1)

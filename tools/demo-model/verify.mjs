@@ -76,13 +76,21 @@ for (const quantized of variants) {
   await model.dispose();
 }
 
+const examplePrompts = [
+  texts[0],
+  'Write a short thank-you email for Lukas, a loyal customer in Munich:',
+  'Write a short win-back email for Sophie in Paris, who has not ordered for 6 months:',
+  texts[2],
+  '为上海的老客户王芳写一封简短的感谢邮件：',
+  '给很久没有光顾的客户张伟写一封邮件：',
+];
 const generator = await pipeline('text-generation', id);
-for (const prompt of [texts[0], texts[2]]) {
+for (const prompt of examplePrompts) {
   const t0 = performance.now();
-  const greedy = await generator(prompt, { max_new_tokens: 40, do_sample: false });
+  const greedy = await generator(prompt, { max_new_tokens: 80, do_sample: false });
   const ms = performance.now() - t0;
-  const sampled = await generator(prompt, { max_new_tokens: 40, do_sample: true, top_k: 50 });
-  console.log(`greedy (${ms.toFixed(0)} ms for <=40 tokens): ${JSON.stringify(greedy[0].generated_text)}`);
+  const sampled = await generator(prompt, { max_new_tokens: 80, do_sample: true, top_k: 50 });
+  console.log(`greedy (${ms.toFixed(0)} ms for <=80 tokens): ${JSON.stringify(greedy[0].generated_text)}`);
   console.log(`sampled: ${JSON.stringify(sampled[0].generated_text)}`);
 }
 await generator.dispose();
