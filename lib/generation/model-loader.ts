@@ -76,13 +76,20 @@ async function checkFolder(folder: string, quantized: boolean): Promise<void> {
   const wanted = [...FOLDER_FILES, onnxFile(quantized)];
   const missing: string[] = [];
   for (const file of wanted) if (!(await exists(join(folder, file)))) missing.push(file);
+  if (missing.length === 1 && missing[0] === onnxFile(quantized) && (await exists(join(folder, onnxFile(!quantized))))) {
+    // The folder has the other variant of the model: the "quantized" switch is wrong.
+    const [code, turn] = quantized ? ['quantizedFileMissing', 'off'] : ['fullPrecisionFileMissing', 'on'];
+    throw new MarketingError(
+      code,
+      `The model folder ${folder} has ${onnxFile(!quantized)} but not ${onnxFile(quantized)}: turn "quantized" ${turn} in the marketing-llm node.`,
+      { path: folder, file: onnxFile(quantized), other: onnxFile(!quantized) },
+    );
+  }
   if (missing.length > 0) {
-    const other = onnxFile(!quantized);
-    const hint = missing.includes(onnxFile(quantized)) && (await exists(join(folder, other))) ? ` It has ${other}: turn "quantized" ${quantized ? 'off' : 'on'}.` : '';
     throw new MarketingError(
       'modelFilesMissing',
-      `The model folder ${folder} lacks ${missing.join(', ')}. A transformers.js model folder holds ${wanted.join(', ')}.${hint}`,
-      { path: folder, files: missing.join(', '), hint },
+      `The model folder ${folder} lacks ${missing.join(', ')}. A transformers.js model folder holds ${wanted.join(', ')}.`,
+      { path: folder, files: missing.join(', '), wanted: wanted.join(', ') },
     );
   }
 }
@@ -237,4 +244,42 @@ export async function loadTextGenerator(spec: ModelSpec, onProgress: LoadProgres
   const folder = spec.source === 'bundled' ? BUNDLED_MODEL_DIR : resolve(spec.location);
   await checkFolder(folder, spec.quantized);
   return loadFromFolder(folder, spec, name, progress);
+}
+
+/** How a user describes a model (the marketing-llm node's fields); every field is optional. */
+export interface ModelSettings {
+  source?: string;
+  folder?: string;
+  model?: string;
+  quantized?: boolean | string;
+  allowDownloads?: boolean | string;
+  cacheDir?: string;
+  remoteHost?: string;
+}
+
+/** Where downloads go by default, inside the base (Node-RED user) directory. */
+export const DEFAULT_CACHE_FOLDER = join('marketing-automation', 'models');
+
+function flag(value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  return value === true || value === 'true';
+}
+
+/**
+ * The model `settings` describe; relative folders are taken from `baseDir` (the Node-RED
+ * user directory). No settings at all means the bundled demo model.
+ */
+export function resolveModelSpec(settings: ModelSettings, baseDir: string): ModelSpec {
+  const source: ModelSourceKind = settings.source === 'folder' || settings.source === 'hub' ? settings.source : 'bundled';
+  const inBaseDir = (path: string): string => resolve(baseDir, path);
+  const location =
+    source === 'folder' ? inBaseDir((settings.folder ?? '').trim()) : source === 'hub' ? (settings.model ?? '').trim() : '';
+  return {
+    source,
+    location,
+    quantized: flag(settings.quantized, true),
+    allowDownloads: flag(settings.allowDownloads, true),
+    cacheDir: inBaseDir((settings.cacheDir ?? '').trim() || DEFAULT_CACHE_FOLDER),
+    remoteHost: (settings.remoteHost ?? '').trim() || DEFAULT_REMOTE_HOST,
+  };
 }

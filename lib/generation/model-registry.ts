@@ -110,12 +110,20 @@ export class SharedModel extends EventEmitter {
   }
 
   /**
-   * Generates when it is this request's turn (after loading the model if needed). An abort
-   * of `control.signal` takes the request out of the queue, or stops it between two steps.
+   * Generates when it is this request's turn (after loading the model if needed);
+   * `onStart` is called when its turn comes. An abort of `control.signal` takes the request
+   * out of the queue, or stops it between two decoding steps.
    */
-  async generate(prompts: readonly string[], options: GenerationOptions, control: GenerationControl = {}): Promise<GenerationResult> {
+  async generate(
+    prompts: readonly string[],
+    options: GenerationOptions,
+    control: GenerationControl & { onStart?: () => void } = {},
+  ): Promise<GenerationResult> {
     const generator = await abortable(this.load(), control.signal);
-    return this.scheduler.run(() => generator.generate(prompts, options, control), control.signal);
+    return this.scheduler.run(() => {
+      control.onStart?.();
+      return generator.generate(prompts, options, control);
+    }, control.signal);
   }
 
   /** Waits for running work, then frees the session. Called by the registry on the last release. */

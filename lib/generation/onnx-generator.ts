@@ -8,6 +8,7 @@
  * requested sequence, then every step feeds the last token of each unfinished sequence as
  * one batch. Rows that finish are dropped from the batch (and from the cache).
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MarketingError } from '../errors';
 import {
   throwIfAborted,
@@ -230,6 +231,7 @@ export class OnnxTextGenerator implements TextGenerator {
       stopAt: -1,
     }));
 
+    await yieldToEventLoop();
     throwIfAborted(signal);
     const prefill = await this.forward([prompt.ids], 0, null);
     // One prefill serves every sequence: its cache and last logits are copied per row.
@@ -252,6 +254,9 @@ export class OnnxTextGenerator implements TextGenerator {
       const continuing = active.flatMap((row, i) => (sequences[row].finishReason ? [] : [i]));
       if (produced >= options.max_new_tokens || continuing.length === 0) break;
 
+      // onnxruntime-node runs a step synchronously: without a turn of the event loop between
+      // steps, Node-RED (editor, HTTP, timers, other flows) would freeze for the whole text.
+      await yieldToEventLoop();
       throwIfAborted(signal);
       if (continuing.length < active.length) cache = selectCacheRows(this.Tensor, cache, continuing);
       active = continuing.map((i) => active[i]);

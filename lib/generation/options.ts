@@ -59,35 +59,52 @@ export const OPTION_LIMITS = Object.freeze({
 
 type OptionName = keyof GenerationOptions;
 
-function fail(option: string, value: unknown, expected: string): never {
-  let shown: string;
+/** How a refused value is shown in a message: JSON, cut to a readable length. */
+function shown(value: unknown): string {
+  let text: string;
   try {
-    shown = JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    shown = String(value);
+    text = String(value);
   }
-  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
-  throw new MarketingError('badOption', `Option ${option} is ${shown}: expected ${expected}.`, { option, value: shown, expected });
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Every refusal names the option (`params.option`) and the value; the code says which
+ * rule it broke, so that each message can be translated whole.
+ */
+function refuse(code: string, message: string, option: string, value: unknown, params: Record<string, string | number> = {}): never {
+  throw new MarketingError(code, `Option ${option} is ${shown(value)}: ${message}.`, { option, value: shown(value), ...params });
 }
 
 /** Numbers may arrive as strings from forms and environment variables: "0.9" is accepted. */
-function toNumber(option: string, value: unknown, expected: string): number {
+function asNumber(value: unknown): number {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isFinite(number)) fail(option, value, expected);
-  return number;
+  return typeof number === 'number' ? number : Number.NaN;
 }
 
 function integerIn(option: string, value: unknown, min: number, max: number): number {
-  const expected = `an integer from ${min} to ${max}`;
-  const number = toNumber(option, value, expected);
-  if (!Number.isInteger(number) || number < min || number > max) fail(option, value, expected);
+  const number = asNumber(value);
+  if (!Number.isInteger(number) || number < min || number > max) {
+    refuse('badInteger', `expected an integer from ${min} to ${max}`, option, value, { min, max });
+  }
   return number;
 }
 
-function numberIn(option: string, value: unknown, min: number, max: number, minExclusive: boolean): number {
-  const expected = `a number ${minExclusive ? 'greater than' : 'from'} ${min}${minExclusive ? ' and at most' : ' to'} ${max}`;
-  const number = toNumber(option, value, expected);
-  if (number > max || number < min || (minExclusive && number === min)) fail(option, value, expected);
+function numberIn(option: string, value: unknown, min: number, max: number): number {
+  const number = asNumber(value);
+  if (!Number.isFinite(number) || number < min || number > max) {
+    refuse('badNumber', `expected a number from ${min} to ${max}`, option, value, { min, max });
+  }
+  return number;
+}
+
+function positiveNumberUpTo(option: string, value: unknown, max: number): number {
+  const number = asNumber(value);
+  if (!Number.isFinite(number) || number <= 0 || number > max) {
+    refuse('badPositiveNumber', `expected a number greater than 0 and at most ${max}`, option, value, { max });
+  }
   return number;
 }
 
@@ -95,27 +112,33 @@ function toBoolean(option: string, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 'true') return true;
   if (value === 'false') return false;
-  return fail(option, value, 'true or false');
+  return refuse('badBoolean', 'expected true or false', option, value);
 }
 
 function toStopList(value: unknown): string[] {
   const list = typeof value === 'string' ? [value] : value;
-  const expected = `a string or an array of at most ${OPTION_LIMITS.stop} non-empty strings of at most ${OPTION_LIMITS.stopLength} characters`;
-  if (!Array.isArray(list) || list.length > OPTION_LIMITS.stop) fail('stop', value, expected);
-  for (const item of list) {
-    if (typeof item !== 'string' || item.length === 0 || item.length > OPTION_LIMITS.stopLength) fail('stop', value, expected);
+  const { stop: max, stopLength: maxLength } = OPTION_LIMITS;
+  const valid =
+    Array.isArray(list) &&
+    list.length <= max &&
+    list.every((item) => typeof item === 'string' && item.length > 0 && item.length <= maxLength);
+  if (!valid) {
+    refuse('badStop', `expected a string or an array of at most ${max} non-empty strings of at most ${maxLength} characters`, 'stop', value, {
+      max,
+      maxLength,
+    });
   }
-  return [...list];
+  return [...(list as string[])];
 }
 
 const VALIDATORS: { [K in OptionName]: (value: unknown) => GenerationOptions[K] } = {
   max_new_tokens: (v) => integerIn('max_new_tokens', v, 1, OPTION_LIMITS.max_new_tokens),
   min_new_tokens: (v) => integerIn('min_new_tokens', v, 0, OPTION_LIMITS.max_new_tokens),
   do_sample: (v) => toBoolean('do_sample', v),
-  temperature: (v) => numberIn('temperature', v, 0, 100, false),
+  temperature: (v) => numberIn('temperature', v, 0, 100),
   top_k: (v) => integerIn('top_k', v, 0, 1_000_000),
-  top_p: (v) => numberIn('top_p', v, 0, 1, true),
-  repetition_penalty: (v) => numberIn('repetition_penalty', v, 0, 100, true),
+  top_p: (v) => positiveNumberUpTo('top_p', v, 1),
+  repetition_penalty: (v) => positiveNumberUpTo('repetition_penalty', v, 100),
   no_repeat_ngram_size: (v) => integerIn('no_repeat_ngram_size', v, 0, 64),
   num_return_sequences: (v) => integerIn('num_return_sequences', v, 1, OPTION_LIMITS.num_return_sequences),
   seed: (v) => (v === undefined || v === null || v === '' ? undefined : integerIn('seed', v, 0, MAX_SEED)),
@@ -134,7 +157,9 @@ export const GENERATION_OPTION_NAMES = Object.freeze(Object.keys(VALIDATORS) as 
 export function resolveGenerationOptions(base: Readonly<GenerationOptions>, overrides: unknown): GenerationOptions {
   if (overrides === undefined || overrides === null) return { ...base, stop: [...base.stop] };
   if (typeof overrides !== 'object' || Array.isArray(overrides)) {
-    throw new MarketingError('badOptions', 'Options must be an object such as {"max_new_tokens": 40}.', {});
+    throw new MarketingError('badOptions', `Options must be an object such as {"max_new_tokens": 40}, not ${shown(overrides)}.`, {
+      value: shown(overrides),
+    });
   }
   const result: GenerationOptions = { ...base, stop: [...base.stop] };
   for (const [name, value] of Object.entries(overrides)) {
@@ -148,10 +173,17 @@ export function resolveGenerationOptions(base: Readonly<GenerationOptions>, over
     (result as unknown as Record<string, unknown>)[key] = VALIDATORS[key](value);
   }
   if (result.min_new_tokens > result.max_new_tokens) {
-    fail('min_new_tokens', result.min_new_tokens, `at most max_new_tokens (${result.max_new_tokens})`);
+    refuse('minAboveMax', `it may not exceed max_new_tokens (${result.max_new_tokens})`, 'min_new_tokens', result.min_new_tokens, {
+      max_new_tokens: result.max_new_tokens,
+    });
   }
   if (!isSampling(result) && result.num_return_sequences > 1) {
-    fail('num_return_sequences', result.num_return_sequences, '1 with greedy decoding (do_sample false or temperature 0): greedy decoding gives one text');
+    refuse(
+      'greedyOneSequence',
+      'greedy decoding (do_sample false or temperature 0) gives one text; turn sampling on for several',
+      'num_return_sequences',
+      result.num_return_sequences,
+    );
   }
   return result;
 }

@@ -44,25 +44,25 @@ describe('lib/generation/options', () => {
     assert.equal(resolveGenerationOptions(options, { seed: null }).seed, undefined);
   });
 
-  it('refuses bad values with the option name and what is expected', () => {
-    rejects({ max_new_tokens: 0 }, 'badOption', 'max_new_tokens');
-    rejects({ max_new_tokens: 2.5 }, 'badOption', 'max_new_tokens');
-    rejects({ max_new_tokens: 'many' }, 'badOption', 'max_new_tokens');
-    rejects({ max_new_tokens: 1e6 }, 'badOption', 'max_new_tokens');
-    rejects({ temperature: -1 }, 'badOption', 'temperature');
-    rejects({ top_p: 0 }, 'badOption', 'top_p');
-    rejects({ top_p: 1.5 }, 'badOption', 'top_p');
-    rejects({ top_k: -3 }, 'badOption', 'top_k');
-    rejects({ repetition_penalty: 0 }, 'badOption', 'repetition_penalty');
-    rejects({ num_return_sequences: 0 }, 'badOption', 'num_return_sequences');
-    rejects({ num_return_sequences: 100 }, 'badOption', 'num_return_sequences');
-    rejects({ seed: -5 }, 'badOption', 'seed');
-    rejects({ seed: 'abc' }, 'badOption', 'seed');
-    rejects({ do_sample: 'yes please' }, 'badOption', 'do_sample');
-    rejects({ stop: [''] }, 'badOption', 'stop');
-    rejects({ stop: 42 }, 'badOption', 'stop');
-    rejects({ min_new_tokens: 50, max_new_tokens: 10 }, 'badOption', 'min_new_tokens');
-    rejects({ do_sample: false, num_return_sequences: 3 }, 'badOption', 'num_return_sequences');
+  it('refuses bad values, naming the option and the rule broken', () => {
+    rejects({ max_new_tokens: 0 }, 'badInteger', 'max_new_tokens');
+    rejects({ max_new_tokens: 2.5 }, 'badInteger', 'max_new_tokens');
+    rejects({ max_new_tokens: 'many' }, 'badInteger', 'max_new_tokens');
+    rejects({ max_new_tokens: 1e6 }, 'badInteger', 'max_new_tokens');
+    rejects({ temperature: -1 }, 'badNumber', 'temperature');
+    rejects({ top_p: 0 }, 'badPositiveNumber', 'top_p');
+    rejects({ top_p: 1.5 }, 'badPositiveNumber', 'top_p');
+    rejects({ top_k: -3 }, 'badInteger', 'top_k');
+    rejects({ repetition_penalty: 0 }, 'badPositiveNumber', 'repetition_penalty');
+    rejects({ num_return_sequences: 0 }, 'badInteger', 'num_return_sequences');
+    rejects({ num_return_sequences: 100 }, 'badInteger', 'num_return_sequences');
+    rejects({ seed: -5 }, 'badInteger', 'seed');
+    rejects({ seed: 'abc' }, 'badInteger', 'seed');
+    rejects({ do_sample: 'yes please' }, 'badBoolean', 'do_sample');
+    rejects({ stop: [''] }, 'badStop', 'stop');
+    rejects({ stop: 42 }, 'badStop', 'stop');
+    rejects({ min_new_tokens: 50, max_new_tokens: 10 }, 'minAboveMax', 'min_new_tokens');
+    rejects({ do_sample: false, num_return_sequences: 3 }, 'greedyOneSequence', 'num_return_sequences');
   });
 
   it('refuses unknown option names and options that are not an object', () => {
