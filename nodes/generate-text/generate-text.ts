@@ -83,6 +83,10 @@ export = function (RED: NodeAPI) {
     let timeoutMs = DEFAULT_TIMEOUT_SECONDS * 1000;
     let configError: Error | undefined;
     try {
+      if (config.llm && !llm) {
+        // A deleted or disabled model node must not silently turn into the demo model.
+        throw new MarketingError('llmMissing', 'The model configuration node of this node is missing or disabled.', { id: config.llm });
+      }
       baseOptions = resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, configuredOptions(config));
       maxQueue = Math.floor(nodeSetting('maxQueue', config.maxQueue, DEFAULT_MAX_QUEUE, 1));
       timeoutMs = nodeSetting('timeout', config.timeout, DEFAULT_TIMEOUT_SECONDS, 0) * 1000;

@@ -373,6 +373,12 @@ describe('marketing-generate-text node', function () {
       assert.equal((await generateError({ prompt: PROMPT })).code, 'badInteger');
     });
 
+    it('refuses to fall back to the demo model when its model node is missing', async () => {
+      await load({ llm: 'deleted' }, null);
+      assert.equal(reportedErrors()[0].code, 'llmMissing');
+      assert.equal((await generateError({ prompt: PROMPT })).code, 'llmMissing');
+    });
+
     it('reports a missing model folder with a red status, and Node-RED goes on', async () => {
       await load({}, { source: 'folder', folder: 'no/such/model' });
       await waitFor(() => statuses().some((s) => s.fill === 'red'), 'a red status');
