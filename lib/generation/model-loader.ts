@@ -6,6 +6,7 @@
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { MarketingError, isMarketingError } from '../errors';
+import type { TextGenerator } from './generator';
 import { OnnxTextGenerator } from './onnx-generator';
 import { withTransformersEnv, type LoadProgressEvent, type PretrainedOptions, type TransformersApi } from './transformers';
 
@@ -34,7 +35,8 @@ export const BUNDLED_MODEL_NAME = 'demo-gpt2';
 /** Reports load progress in whole percent, 0 to 99 (100 is "ready", after the session is built). */
 export type LoadProgressListener = (percent: number) => void;
 
-export type ModelLoader = (spec: ModelSpec, onProgress: LoadProgressListener) => Promise<OnnxTextGenerator>;
+/** Loads a model into a generator; another backend (an HTTP server) would be another loader. */
+export type ModelLoader = (spec: ModelSpec, onProgress: LoadProgressListener) => Promise<TextGenerator>;
 
 /** The name shown in `msg.generation.model` and in messages. */
 export function modelName(spec: ModelSpec): string {
