@@ -138,10 +138,17 @@ function kthLargest(values: Float32Array, k: number): number {
  * side that contains the boundary is examined further.
  */
 export function nucleusThreshold(weights: Float64Array, total: number, topP: number): number {
-  const w = Float64Array.from(weights);
+  // A token lighter than (1 - topP) * total / n cannot be in the nucleus: it and every token
+  // lighter than it weigh less than (1 - topP) * total together, so more than topP of the
+  // mass lies above it. Only the others are searched (most of a trained model's vocabulary
+  // falls below the bound); the target mass stays that of all tokens.
+  const bound = ((1 - topP) * total) / weights.length;
+  const w = new Float64Array(weights.length);
+  let count = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] >= bound) w[count++] = weights[i];
   const target = topP * total;
   let lo = 0;
-  let hi = w.length;
+  let hi = count;
   let massAbove = 0;
   while (lo < hi) {
     const pivot = w[lo + ((hi - lo) >> 1)];
