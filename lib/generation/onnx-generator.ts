@@ -22,7 +22,7 @@ import {
 import { isSampling, type GenerationOptions } from './options';
 import { randomSeed, seededRandom, type RandomSource } from './random';
 import { argmax, processLogits, sampleNextToken, TokenHistory } from './sampler';
-import { cutAtSentenceEnd, dropIncompleteCharacter, findStopString } from './text';
+import { cutAtSentenceEnd, dropInvalidCharacters, findStopString } from './text';
 import type { CausalLanguageModel, OrtTensor, PreTrainedTokenizer, TransformersApi } from './transformers';
 
 /** How a model's graph takes its key/value cache and how long its context is. */
@@ -300,10 +300,9 @@ export class OnnxTextGenerator implements TextGenerator {
   }
 
   private finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText {
-    let continuation =
-      sequence.stopAt >= 0
-        ? sequence.decoded.slice(0, sequence.stopAt)
-        : dropIncompleteCharacter(this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true }));
+    let continuation = dropInvalidCharacters(
+      sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true }),
+    );
     if (options.cut_at_sentence_end) continuation = cutAtSentenceEnd(continuation);
     const text = options.return_full_text ? prompt.text + continuation : continuation;
     return { text: text.trim(), newTokens: sequence.newTokens, finishReason: sequence.finishReason ?? 'length' };

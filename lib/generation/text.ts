@@ -18,11 +18,12 @@ export function findStopString(text: string, stops: readonly string[], from = 0)
 }
 
 /**
- * A byte-level BPE model may stop in the middle of a multi-byte character (Chinese text
- * often does); the decoder shows the missing bytes as U+FFFD, which must not reach an email.
+ * A byte-level BPE model works on UTF-8 bytes: it may stop in the middle of a multi-byte
+ * character (Chinese text often does), or sample bytes that form no character at all. The
+ * decoder shows those bytes as U+FFFD, which must not reach an email.
  */
-export function dropIncompleteCharacter(text: string): string {
-  return text.replace(/\uFFFD+$/u, '');
+export function dropInvalidCharacters(text: string): string {
+  return text.replace(/\uFFFD/gu, '');
 }
 
 // A sentence ends at . ! ? or an ellipsis followed by a space or the end (so "9.99" and

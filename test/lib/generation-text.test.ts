@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cutAtSentenceEnd, dropIncompleteCharacter, findStopString } from '../../lib/generation/text';
+import { cutAtSentenceEnd, dropInvalidCharacters, findStopString } from '../../lib/generation/text';
 
 describe('lib/generation/text', () => {
   it('finds the earliest stop string, from a given position', () => {
@@ -8,9 +8,10 @@ describe('lib/generation/text', () => {
     assert.equal(findStopString('a###b###', ['###'], 2), 5);
   });
 
-  it('drops a half-decoded character at the end only', () => {
-    assert.equal(dropIncompleteCharacter('限时优惠\uFFFD\uFFFD'), '限时优惠');
-    assert.equal(dropIncompleteCharacter('a\uFFFDb'), 'a\uFFFDb');
+  it('drops bytes that decode to no character (U+FFFD), at the end or inside', () => {
+    assert.equal(dropInvalidCharacters('限时优惠\uFFFD\uFFFD'), '限时优惠');
+    assert.equal(dropInvalidCharacters('customers\uFFFD贵阳'), 'customers贵阳');
+    assert.equal(dropInvalidCharacters('plain text'), 'plain text');
   });
 
   it('cuts after the last complete sentence, in English and Chinese', () => {

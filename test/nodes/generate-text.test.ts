@@ -27,7 +27,7 @@ type Generation = {
   promptTruncated: boolean;
 };
 
-const PROMPT = 'Our spring sale starts today: ';
+const PROMPT = 'Subject: Our spring sale starts today.';
 const userDir = mkdtempSync(join(tmpdir(), 'generate-text-test-'));
 
 /**
@@ -203,7 +203,8 @@ describe('marketing-generate-text node', function () {
           }
         },
       );
-      assert.equal(ours.payload, theirs[0].generated_text.trim());
+      // The node drops U+FFFD (bytes that decode to no character); otherwise the texts are equal.
+      assert.equal(ours.payload, theirs[0].generated_text.replace(/\uFFFD/g, '').trim());
       assert.ok((ours.payload as string).length > 0);
     });
 
