@@ -66,22 +66,34 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-/** One warm-up, then `runs` timed runs of `run`, which returns [new tokens, first-token ms]. */
-async function measure(run: () => Promise<[number, number]>): Promise<Timing> {
-  await run();
-  const timing: Timing = { tokensPerSecond: [], firstTokenMs: [] };
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const [tokens, firstTokenMs] = await run();
-    const seconds = (performance.now() - started) / 1000;
-    if (tokens !== NEW_TOKENS) throw new Error(`expected ${NEW_TOKENS} new tokens, got ${tokens}`);
-    timing.tokensPerSecond.push(tokens / seconds);
-    timing.firstTokenMs.push(firstTokenMs);
+type Run = () => Promise<[number, number]>;
+
+/**
+ * One warm-up each, then `runs` rounds in which every variant runs once in turn, so that
+ * a burst of load from other processes on a shared machine hits every variant alike.
+ * A run returns [new tokens, first-token ms].
+ */
+async function measureInterleaved<K extends string>(variants: Record<K, Run>): Promise<Record<K, Timing>> {
+  const names = Object.keys(variants) as K[];
+  const timings = {} as Record<K, Timing>;
+  for (const name of names) {
+    await variants[name]();
+    timings[name] = { tokensPerSecond: [], firstTokenMs: [] };
   }
-  return timing;
+  for (let i = 0; i < runs; i++) {
+    for (const name of names) {
+      const started = performance.now();
+      const [tokens, firstTokenMs] = await variants[name]();
+      const seconds = (performance.now() - started) / 1000;
+      if (tokens !== NEW_TOKENS) throw new Error(`${name}: expected ${NEW_TOKENS} new tokens, got ${tokens}`);
+      timings[name].tokensPerSecond.push(tokens / seconds);
+      timings[name].firstTokenMs.push(firstTokenMs);
+    }
+  }
+  return timings;
 }
 
-function libRun(generator: TextGenerator, options: GenerationOptions): () => Promise<[number, number]> {
+function libRun(generator: TextGenerator, options: GenerationOptions): Run {
   return async () => {
     const started = performance.now();
     let firstTokenMs = Number.NaN;
@@ -100,7 +112,7 @@ type Pipeline = ((text: string, options: Record<string, unknown>) => Promise<unk
 };
 
 /** transformers.js calls `callback_function` once per step: it counts tokens and times the first. */
-function pipelineRun(pipe: Pipeline, sample: boolean): () => Promise<[number, number]> {
+function pipelineRun(pipe: Pipeline, sample: boolean): Run {
   return async () => {
     const started = performance.now();
     let firstTokenMs = Number.NaN;
@@ -121,7 +133,7 @@ function pipelineRun(pipe: Pipeline, sample: boolean): () => Promise<[number, nu
 }
 
 /** The generate-text node in the Node-RED runtime: time from message in to message out. */
-function nodeRun(options: Record<string, unknown>): () => Promise<[number, number]> {
+function nodeRun(options: Record<string, unknown>): Run {
   return async () => {
     const output = new Promise<Record<string, unknown>>((resolve) => helper.getNode('out').once('input', resolve));
     helper.getNode('gen').receive({ prompt: PROMPT, options });
@@ -242,19 +254,18 @@ async function main(): Promise<void> {
   const pipelineLoadMs = performance.now() - started;
   const promptTokens = pipe.tokenizer.encode(PROMPT, null, { add_special_tokens: false }).length;
 
-  // Interleaved, so that a burst of load from other processes hits every row alike.
-  const results: Record<string, Timing> = {};
-  results.libGreedy = await measure(libRun(generator, greedy));
-  results.pipelineGreedy = await measure(pipelineRun(pipe, false));
-  results.libSampled = await measure(libRun(generator, sampled));
-  results.pipelineSampled = await measure(pipelineRun(pipe, true));
+  await startRuntime(1);
+  const results = await measureInterleaved({
+    libGreedy: libRun(generator, greedy),
+    pipelineGreedy: pipelineRun(pipe, false),
+    nodeGreedy: nodeRun(GREEDY),
+    libSampled: libRun(generator, sampled),
+    pipelineSampled: pipelineRun(pipe, true),
+    nodeSampled: nodeRun(SAMPLED),
+  });
+  await helper.unload();
   await pipe.dispose();
   await generator.dispose();
-
-  await startRuntime(1);
-  results.nodeGreedy = await measure(nodeRun(GREEDY));
-  results.nodeSampled = await measure(nodeRun(SAMPLED));
-  await helper.unload();
 
   const torch = pyTorchReference();
   const oneNodeMB = memoryOf(1);
