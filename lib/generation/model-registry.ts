@@ -49,6 +49,8 @@ export class SharedModel extends EventEmitter {
     private readonly loader: ModelLoader,
   ) {
     super();
+    // Every node using the model listens: dozens of nodes on one model are normal.
+    this.setMaxListeners(0);
     this.name = modelName(spec);
   }
 

@@ -66,12 +66,11 @@ function nodeSetting(name: string, value: unknown, fallback: number, min: number
 export = function (RED: NodeAPI) {
   function MarketingGenerateTextNode(this: Node, config: GenerateTextNodeDef) {
     RED.nodes.createNode(this, config);
-    start(this, config);
+    serveMessages(this, config);
   }
 
   /** Wires a node to its shared model: status, input queue, timeouts, close. */
-  function start(node: Node, config: GenerateTextNodeDef): void {
-
+  function serveMessages(node: Node, config: GenerateTextNodeDef): void {
     const llm = RED.nodes.getNode(config.llm) as LlmConfigNode | null;
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     const spec = llm?.spec ?? resolveModelSpec({}, userDir);
@@ -105,7 +104,7 @@ export = function (RED: NodeAPI) {
 
     const updateStatus = (): void => {
       if (closing) return;
-      const error = configError ?? lastError ?? (model.state === 'failed' ? model.error : undefined);
+      const error = lastError ?? (model.state === 'failed' ? model.error : undefined);
       if (configError) {
         showError(node, configError.message);
       } else if (model.state === 'loading') {
