@@ -13,8 +13,8 @@
  *
  *     npm run bench:generate [-- --runs 5] [-- --model <folder>]
  *
- * Timings are the median of the runs (best in brackets); the machine may be shared, so
- * run it twice and compare before trusting a ratio.
+ * Timings are the median of the runs (best in brackets), the variants interleaved run by
+ * run; the machine may be shared, so run it twice and compare before trusting a ratio.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -304,7 +304,8 @@ async function main(): Promise<void> {
     console.log(ratio('our lib sampled / PyTorch sampled', m(results.libSampled) / torch.sampled.tokens_per_second, TARGETS.vsPyTorch));
   }
   console.log(ratio('five nodes / one node, peak RSS', fiveNodesMB / oneNodeMB, TARGETS.fiveNodesMemory, true));
-  console.log('\nNote: the machine may be shared; figures vary by 10-20% between runs.');
+  console.log('\nNote: on a shared or busy machine single runs can differ by 2x; the variants are interleaved run by');
+  console.log('run so the ratios of medians are steadier than the rates. Run it twice before trusting a ratio.');
 }
 
 main().then(
