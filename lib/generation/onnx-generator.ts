@@ -303,9 +303,12 @@ export class OnnxTextGenerator implements TextGenerator {
     let continuation = dropInvalidCharacters(
       sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true }),
     );
-    if (options.cut_at_sentence_end) continuation = cutAtSentenceEnd(continuation);
+    const finishReason = sequence.finishReason ?? 'length';
+    // Only a text cut off by max_new_tokens has an unfinished sentence; one the model ended
+    // itself may close with a sign-off that has no full stop, and must keep it.
+    if (options.cut_at_sentence_end && finishReason === 'length') continuation = cutAtSentenceEnd(continuation);
     const text = options.return_full_text ? prompt.text + continuation : continuation;
-    return { text: text.trim(), newTokens: sequence.newTokens, finishReason: sequence.finishReason ?? 'length' };
+    return { text: text.trim(), newTokens: sequence.newTokens, finishReason };
   }
 
   private async forward(inputIds: number[][], pastLength: number, cache: OrtTensor[] | null): Promise<ForwardOutput> {

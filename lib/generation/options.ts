@@ -23,7 +23,7 @@ export interface GenerationOptions {
   stop: string[];
   /** Return prompt + continuation instead of the continuation only. */
   return_full_text: boolean;
-  /** Drop an unfinished last sentence (when the text has a sentence end to cut at). */
+  /** When max_new_tokens cut the text off, drop its unfinished last sentence (if it has an earlier sentence end). */
   cut_at_sentence_end: boolean;
   /**
    * When prompt + max_new_tokens exceed the model's positions: true keeps the end of the
