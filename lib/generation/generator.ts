@@ -1,0 +1,67 @@
+/**
+ * What a text generation backend offers, whatever runs the model: the in-process ONNX
+ * decoder (`OnnxTextGenerator`) now, an OpenAI-compatible HTTP server later. Nodes and
+ * benchmarks depend on this interface only.
+ */
+import { MarketingError } from '../errors';
+import type { GenerationOptions } from './options';
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface GeneratedText {
+  text: string;
+  /** Tokens the model produced for this text, the end-of-text token included. */
+  newTokens: number;
+  /** eos: the model ended the text; stop: a stop string was reached; length: max_new_tokens. */
+  finishReason: FinishReason;
+}
+
+export interface PromptGeneration {
+  /** num_return_sequences texts, in order. */
+  sequences: GeneratedText[];
+  /** Prompt tokens given to the model (after truncation). */
+  promptTokens: number;
+  /** Whether the start of the prompt was cut to fit the model's positions. */
+  truncatedPrompt: boolean;
+}
+
+export interface GenerationResult {
+  /** The model's name as configured (hub id, folder or `demo-gpt2`). */
+  model: string;
+  /** The seed used: the requested one, or the one drawn for this request. */
+  seed: number;
+  /** One entry per prompt, in order. */
+  prompts: PromptGeneration[];
+  durationMs: number;
+}
+
+export interface GenerationProgress {
+  /** Index of the prompt being generated and the number of prompts. */
+  prompt: number;
+  prompts: number;
+  /** Steps done for this prompt and the most it can take. */
+  newTokens: number;
+  maxNewTokens: number;
+}
+
+export interface GenerationControl {
+  /** Checked between two decoding steps; the generation rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  onProgress?: (progress: GenerationProgress) => void;
+}
+
+export interface TextGenerator {
+  readonly name: string;
+  /** The model's context size (prompt + new tokens), when it has one. */
+  readonly maxPositions: number;
+  generate(prompts: readonly string[], options: GenerationOptions, control?: GenerationControl): Promise<GenerationResult>;
+  /** Frees what the backend holds (sessions, connections); the generator is unusable after. */
+  dispose(): Promise<void>;
+}
+
+/** The error a generation ends with when its signal is aborted without a reason of its own. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  if (signal.reason instanceof Error) throw signal.reason;
+  throw new MarketingError('cancelled', 'The generation was cancelled.');
+}
