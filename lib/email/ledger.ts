@@ -15,9 +15,10 @@
  * bounded by the disk, not by the message rate.
  */
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MarketingError } from '../errors';
+import { syncDirectory, writeFileAtomically } from './durable-file';
 
 /** The ledger's file name in the Node-RED user directory, shared by every send-email node. */
 export const DEFAULT_LEDGER_FILE = 'marketing-send-ledger.log';
@@ -184,9 +185,7 @@ export class SendLedger {
 
   /** Rewrites the file with the latest record per recipient, atomically (write, sync, rename). */
   private async compact(): Promise<void> {
-    const temporary = `${this.path}.compact`;
-    const out = await open(temporary, 'w', 0o600);
-    try {
+    await writeFileAtomically(this.path, `${this.path}.compact`, async (out) => {
       let buffer: string[] = [];
       for (const [campaign, entries] of this.campaigns) {
         for (const [to, entry] of entries) {
@@ -198,12 +197,7 @@ export class SendLedger {
         }
       }
       await out.appendFile(buffer.join(''));
-      await out.datasync();
-    } finally {
-      await out.close();
-    }
-    await rename(temporary, this.path);
-    await syncDirectory(dirname(this.path));
+    });
   }
 
   private apply(record: LedgerRecord): void {
@@ -307,19 +301,6 @@ export class SendLedger {
 
 function claimKey(campaign: string, to: string): string {
   return `${campaign}\u0000${to}`;
-}
-
-/** Makes a file's creation or renaming durable (its directory entry), where the OS allows it. */
-async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) cannot open or sync a directory; the data itself is synced.
-  } finally {
-    await handle?.close();
-  }
 }
 
 /** A use of a ledger file shared by every node of the process that writes to it. */

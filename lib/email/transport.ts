@@ -3,10 +3,11 @@
  * outbox (each message an RFC 5322 `.eml` file), behind one small interface so that the
  * delivery logic (ledger, retries, outputs) is the same for both.
  */
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { type SendMailOptions, type SMTPPoolOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
+import { writeFileAtomically } from './durable-file';
 
 export interface DeliveryReceipt {
   messageId: string;
@@ -183,18 +184,6 @@ export function outboxFileName(date: Date, sequence: number, tag: string): strin
   return `${stamp}-${String(sequence % 1_000_000).padStart(6, '0')}-${tag}.eml`;
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(directory, 'r');
-    await handle.sync();
-  } catch {
-    // Not possible on every platform (Windows); the file itself was synced.
-  } finally {
-    await handle?.close();
-  }
-}
-
 /**
  * The file outbox: each message becomes an RFC 5322 `.eml` file (CRLF line ends, as sent over
  * SMTP) in `folder`. A file is written under a temporary name, synced, then renamed, so the
@@ -216,16 +205,7 @@ export function createOutboxTransport(folder: string): MailTransport {
         await folderReady;
         const name = outboxFileName(new Date(), ++outboxSequence, tag);
         const path = join(folder, name);
-        const temporary = `${path}.tmp`;
-        const handle = await open(temporary, 'wx', 0o600);
-        try {
-          await handle.writeFile(info.message as Buffer);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temporary, path);
-        await syncDirectory(folder);
+        await writeFileAtomically(path, `${path}.tmp`, (file) => file.writeFile(info.message as Buffer), 'wx');
         const recipients = [...(info.envelope.to ?? [])].map(String);
         return { messageId: info.messageId, accepted: recipients, rejected: [], response: `250 written to ${name}` };
       })());
