@@ -156,6 +156,24 @@ describe('two Node-RED processes: example 04 serves the local model, a second in
     }
   });
 
+  it('answers like an OpenAI server itself: 401 without the key, 400 with an OpenAI error for a bad option', async () => {
+    const post = async (body: unknown, key?: string) => {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (key) headers.authorization = `Bearer ${key}`;
+      const response = await fetch(new URL('v1/completions', server?.url), { method: 'POST', headers, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { error?: { type: string; code?: string }; choices?: unknown[] } };
+    };
+    const noKey = await post({ prompt: 'Hello', max_tokens: 2 });
+    assert.equal(noKey.status, 401);
+    assert.equal(noKey.body.error?.type, 'authentication_error');
+    const badOption = await post({ prompt: 'Hello', top_p: 2 }, KEY);
+    assert.equal(badOption.status, 400);
+    assert.deepEqual([badOption.body.error?.type, badOption.body.error?.code], ['invalid_request_error', 'badPositiveNumber']);
+    const ok = await post({ prompt: 'Hello', max_tokens: 2, seed: 1 }, KEY);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.choices?.length, 1);
+  });
+
   it('fails with serverUnauthorized when the key is wrong', async () => {
     const { status, body } = await generate({ max_new_tokens: 4 }, 'generate-wrong-key');
     assert.equal(status, 502);
