@@ -27,7 +27,8 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     this.spec = resolveModelSpec(config, userDir, this.credentials?.apiKey);
-    this.loadAtDeploy = config.loadAt !== 'first';
+    // A server model loads instantly (nothing is contacted): its settings are checked at deploy.
+    this.loadAtDeploy = this.spec.source === 'server' || config.loadAt !== 'first';
     if (this.spec.source === 'server' && this.spec.apiKey.isSet && plainHttpElsewhere(this.spec.baseUrl)) {
       this.warn(RED._('llm.warnings.keyOverHttp'));
     }
