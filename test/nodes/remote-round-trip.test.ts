@@ -96,6 +96,8 @@ describe('two Node-RED processes: example 04 serves the local model, a second in
 
     clientDir = userDirWithPackage(base, 'client');
     client = await startNodeRed({ redJs, userDir: clientDir });
+    // The empty flows start first; the deployed ones are those started after the deploy.
+    await waitForOutput(client, /Started flows/, 0, 'the empty client flows');
     const mark = client.output().length;
     const deployed = await fetch(new URL('flows', client.url), {
       method: 'POST',
