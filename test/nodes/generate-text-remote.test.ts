@@ -5,7 +5,7 @@
  * a red status, close, and the API key kept out of everything a flow can see.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,7 +185,7 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
     assert.ok(statuses().at(-1)?.fill === 'green');
   });
 
-  it('reports a refused connection and a bad URL', async () => {
+  it('reports a refused connection, an untrusted certificate and a bad URL', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as { port: number };
@@ -195,6 +195,17 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
     assert.equal(refused.code, 'serverUnreachable');
     assert.ok(statuses().some((s) => s.fill === 'red' && s.text === 'generate-text.errors.serverUnreachable'));
     await helper.unload();
+
+    const tlsDir = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
+    const secure = await FakeOpenAiServer.start({ tls: { key: readFileSync(join(tlsDir, 'self-signed.key')), cert: readFileSync(join(tlsDir, 'self-signed.crt')) } });
+    try {
+      await load(secure);
+      assert.equal((await generateError({ prompt: 'x' })).code, 'serverTls');
+      assert.ok(statuses().some((s) => s.fill === 'red' && s.text === 'generate-text.errors.serverTls'));
+      await helper.unload();
+    } finally {
+      await secure.close();
+    }
 
     await load(fake, { baseUrl: 'gpu-1:8000' });
     await waitFor(() => statuses().some((s) => s.fill === 'red'), 'a red status at deploy');
