@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { TextGenerator } from '../lib/generation/generator';
-import { loadTextGenerator, type ModelSpec } from '../lib/generation/model-loader';
+import { loadLocalModel, type LocalModelSpec } from '../lib/generation/model-loader';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions, type GenerationOptions } from '../lib/generation/options';
 import { loadTransformers, withTransformersEnv } from '../lib/generation/transformers';
 import generateTextNode from '../nodes/generate-text/generate-text';
@@ -241,9 +241,9 @@ async function main(): Promise<void> {
   console.log(`bench:generate: ${modelDir}, ${NEW_TOKENS} new tokens from a 16-token prompt, ${runs} runs each`);
 
   await loadTransformers();
-  const spec: ModelSpec = { source: 'folder', location: modelDir, quantized: true, allowDownloads: false, cacheDir: '', remoteHost: '' };
+  const spec: LocalModelSpec = { source: 'folder', location: modelDir, quantized: true, allowDownloads: false, cacheDir: '', remoteHost: '' };
   let started = performance.now();
-  const generator = await loadTextGenerator(spec, () => undefined);
+  const generator = await loadLocalModel(spec, () => undefined);
   const ourLoadMs = performance.now() - started;
 
   const localSettings = { allowLocalModels: true, allowRemoteModels: false, useFSCache: false, localModelPath: join(modelDir, '..') + '/' };

@@ -1,7 +1,7 @@
 /**
  * What a text generation backend offers, whatever runs the model: the in-process ONNX
- * decoder (`OnnxTextGenerator`) now, an OpenAI-compatible HTTP server later. Nodes and
- * benchmarks depend on this interface only.
+ * decoder (`OnnxTextGenerator`) or an inference server over the OpenAI-compatible HTTP API
+ * (`OpenAiTextGenerator`). Nodes and benchmarks depend on this interface only.
  */
 import { MarketingError } from '../errors';
 import type { GenerationOptions } from './options';
@@ -44,16 +44,30 @@ export interface GenerationProgress {
   maxNewTokens: number;
 }
 
+/**
+ * Runs one unit of a backend's work when the shared model's queue gives it a turn: in
+ * arrival order, at most the backend's `concurrency` units at once across every user of
+ * the model. An abort of `signal` (default: the request's) takes a waiting unit out.
+ */
+export type WorkQueue = <T>(job: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
+
+/** The queue of a generator used on its own (tests, benchmarks): every unit runs at once. */
+export const runAtOnce: WorkQueue = (job) => job();
+
 export interface GenerationControl {
-  /** Checked between two decoding steps; the generation rejects with `signal.reason`. */
+  /** Checked between two decoding steps (or aborts a request); the generation rejects with `signal.reason`. */
   signal?: AbortSignal;
   onProgress?: (progress: GenerationProgress) => void;
+  /** Where the backend queues its units of work (a whole request, or one HTTP call per prompt). */
+  queue?: WorkQueue;
 }
 
 export interface TextGenerator {
   readonly name: string;
   /** The model's context size (prompt + new tokens), when it has one. */
   readonly maxPositions: number;
+  /** How many units of work (`control.queue` jobs) the backend serves at once with profit. */
+  readonly concurrency: number;
   generate(prompts: readonly string[], options: GenerationOptions, control?: GenerationControl): Promise<GenerationResult>;
   /** Frees what the backend holds (sessions, connections); the generator is unusable after. */
   dispose(): Promise<void>;

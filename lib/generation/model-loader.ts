@@ -6,14 +6,13 @@
 import { access, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { MarketingError, isMarketingError } from '../errors';
-import type { TextGenerator } from './generator';
 import { OnnxTextGenerator } from './onnx-generator';
 import { withTransformersEnv, type LoadProgressEvent, type PretrainedOptions, type TransformersApi } from './transformers';
 
-export type ModelSourceKind = 'bundled' | 'folder' | 'hub';
+export type LocalModelSource = 'bundled' | 'folder' | 'hub';
 
-export interface ModelSpec {
-  source: ModelSourceKind;
+export interface LocalModelSpec {
+  source: LocalModelSource;
   /** The folder (absolute path) or the hub model id; unused for the bundled model. */
   location: string;
   /** The int8 `decoder_model_merged_quantized.onnx` rather than `decoder_model_merged.onnx`. */
@@ -35,16 +34,13 @@ export const BUNDLED_MODEL_NAME = 'demo-gpt2';
 /** Reports load progress in whole percent, 0 to 99 (100 is "ready", after the session is built). */
 export type LoadProgressListener = (percent: number) => void;
 
-/** Loads a model into a generator; another backend (an HTTP server) would be another loader. */
-export type ModelLoader = (spec: ModelSpec, onProgress: LoadProgressListener) => Promise<TextGenerator>;
-
 /** The name shown in `msg.generation.model` and in messages. */
-export function modelName(spec: ModelSpec): string {
+export function localModelName(spec: LocalModelSpec): string {
   return spec.source === 'bundled' ? BUNDLED_MODEL_NAME : spec.location;
 }
 
 /** Two specs with the same key share one loaded model. */
-export function modelKey(spec: ModelSpec): string {
+export function localModelKey(spec: LocalModelSpec): string {
   const { source, quantized } = spec;
   if (source === 'hub') return JSON.stringify([source, spec.location, quantized, spec.allowDownloads, spec.cacheDir, spec.remoteHost]);
   return JSON.stringify([source, source === 'folder' ? resolve(spec.location) : BUNDLED_MODEL_DIR, quantized]);
@@ -170,7 +166,7 @@ function invalidFile(model: string, file: string, err: unknown): MarketingError 
   );
 }
 
-function loadFromFolder(folder: string, spec: ModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
+function loadFromFolder(folder: string, spec: LocalModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
   // transformers.js finds local models as <localModelPath>/<id>/<file>; its file cache is
   // off so that an old cached copy never shadows the folder's files.
   const settings = { allowLocalModels: true, localModelPath: dirname(folder) + sep, allowRemoteModels: false, useFSCache: false };
@@ -185,7 +181,7 @@ function loadFromFolder(folder: string, spec: ModelSpec, name: string, progress_
   );
 }
 
-function loadFromHub(spec: ModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
+function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
   const id = spec.location;
   // Cached files live at <cacheDir>/<id>/<file>, so with the cache dir as the local model
   // path a cached model loads without the network.
@@ -233,9 +229,9 @@ function loadFromHub(spec: ModelSpec, name: string, progress_callback: Pretraine
   );
 }
 
-/** Loads the model `spec` describes; progress goes to `onProgress`. */
-export async function loadTextGenerator(spec: ModelSpec, onProgress: LoadProgressListener): Promise<OnnxTextGenerator> {
-  const name = modelName(spec);
+/** Loads the model `spec` describes into this process; progress goes to `onProgress`. */
+export async function loadLocalModel(spec: LocalModelSpec, onProgress: LoadProgressListener): Promise<OnnxTextGenerator> {
+  const name = localModelName(spec);
   const progress = progressTracker(onProgress);
   if (spec.source === 'hub') {
     if (!HUB_ID.test(spec.location) || spec.location.includes('..')) {
@@ -248,8 +244,8 @@ export async function loadTextGenerator(spec: ModelSpec, onProgress: LoadProgres
   return loadFromFolder(folder, spec, name, progress);
 }
 
-/** How a user describes a model (the marketing-llm node's fields); every field is optional. */
-export interface ModelSettings {
+/** How a user describes a local model (the marketing-llm node's fields); every field is optional. */
+export interface LocalModelSettings {
   source?: string;
   folder?: string;
   model?: string;
@@ -271,8 +267,8 @@ function flag(value: unknown, fallback: boolean): boolean {
  * The model `settings` describe; relative folders are taken from `baseDir` (the Node-RED
  * user directory). No settings at all means the bundled demo model.
  */
-export function resolveModelSpec(settings: ModelSettings, baseDir: string): ModelSpec {
-  const source: ModelSourceKind = settings.source === 'folder' || settings.source === 'hub' ? settings.source : 'bundled';
+export function resolveLocalModelSpec(settings: LocalModelSettings, baseDir: string): LocalModelSpec {
+  const source: LocalModelSource = settings.source === 'folder' || settings.source === 'hub' ? settings.source : 'bundled';
   const inBaseDir = (path: string): string => resolve(baseDir, path);
   const location =
     source === 'folder' ? inBaseDir((settings.folder ?? '').trim()) : source === 'hub' ? (settings.model ?? '').trim() : '';

@@ -1,15 +1,16 @@
 /**
  * One loaded model per (source, options) per process, shared by every node that uses it:
- * a GPT-2 takes tens to hundreds of megabytes, and five nodes must not hold five copies.
- * Users acquire a lease and release it when they close; the last release disposes the
- * onnxruntime session. Generations on a model run one at a time, in arrival order.
+ * a GPT-2 takes tens to hundreds of megabytes, and five nodes must not hold five copies; a
+ * server's in-flight limit must hold for all its nodes together. Users acquire a lease and
+ * release it when they close; the last release disposes the model. Work on a model runs in
+ * arrival order, as many units at once as its backend serves with profit (`concurrency`).
  */
 import { EventEmitter } from 'node:events';
 import { MarketingError } from '../errors';
-import { throwIfAborted, type GenerationControl, type GenerationResult, type TextGenerator } from './generator';
-import { loadTextGenerator, modelKey, modelName, type ModelLoader, type ModelSpec } from './model-loader';
+import { loadTextGenerator, modelKey, modelName, type ModelLoader, type ModelSpec } from './backends';
+import { throwIfAborted, type GenerationControl, type GenerationResult, type TextGenerator, type WorkQueue } from './generator';
 import type { GenerationOptions } from './options';
-import { SerialScheduler } from './scheduler';
+import { FifoScheduler } from './scheduler';
 
 export type ModelState = 'unloaded' | 'loading' | 'ready' | 'failed';
 
@@ -42,7 +43,8 @@ export class SharedModel extends EventEmitter {
   private generator: TextGenerator | undefined;
   private loading: Promise<TextGenerator> | undefined;
   private disposed = false;
-  private readonly scheduler = new SerialScheduler();
+  /** Made when the generator is loaded, with the backend's concurrency; no work waits before. */
+  private scheduler: FifoScheduler | undefined;
 
   constructor(
     readonly spec: ModelSpec,
@@ -68,9 +70,9 @@ export class SharedModel extends EventEmitter {
     return this.failure;
   }
 
-  /** Generations waiting for the model, all users together. */
+  /** Units of work waiting for the model, all users together. */
   get waiting(): number {
-    return this.scheduler.waitingCount;
+    return this.scheduler?.waitingCount ?? 0;
   }
 
   /**
@@ -94,6 +96,7 @@ export class SharedModel extends EventEmitter {
               throw released();
             }
             this.generator = generator;
+            this.scheduler = new FifoScheduler(generator.concurrency);
             this.failure = undefined;
             this.setState('ready');
             return generator;
@@ -113,8 +116,9 @@ export class SharedModel extends EventEmitter {
 
   /**
    * Generates when it is this request's turn (after loading the model if needed);
-   * `onStart` is called when its turn comes. An abort of `control.signal` takes the request
-   * out of the queue, or stops it between two decoding steps.
+   * `onStart` is called when its first unit of work starts. An abort of `control.signal`
+   * takes the request out of the queue, or stops it (between two decoding steps, or by
+   * aborting its HTTP requests).
    */
   async generate(
     prompts: readonly string[],
@@ -122,16 +126,23 @@ export class SharedModel extends EventEmitter {
     control: GenerationControl & { onStart?: () => void } = {},
   ): Promise<GenerationResult> {
     const generator = await abortable(this.load(), control.signal);
-    return this.scheduler.run(() => {
-      control.onStart?.();
-      return generator.generate(prompts, options, control);
-    }, control.signal);
+    const scheduler = this.scheduler as FifoScheduler;
+    let started = false;
+    const queue: WorkQueue = (job, signal = control.signal) =>
+      scheduler.run(() => {
+        if (!started) {
+          started = true;
+          control.onStart?.();
+        }
+        return job();
+      }, signal);
+    return generator.generate(prompts, options, { ...control, queue });
   }
 
   /** Waits for running work, then frees the session. Called by the registry on the last release. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    await this.scheduler.whenIdle();
+    await this.scheduler?.whenIdle();
     await this.loading?.catch(() => undefined);
     const generator = this.generator;
     this.generator = undefined;

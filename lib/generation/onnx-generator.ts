@@ -11,6 +11,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MarketingError } from '../errors';
 import {
+  runAtOnce,
   throwIfAborted,
   type FinishReason,
   type GeneratedText,
@@ -22,7 +23,7 @@ import {
 import { isSampling, type GenerationOptions } from './options';
 import { randomSeed, seededRandom, type RandomSource } from './random';
 import { argmax, processLogits, sampleNextToken, TokenHistory } from './sampler';
-import { cutAtSentenceEnd, dropInvalidCharacters, findStopString } from './text';
+import { findStopString, outputText } from './text';
 import type { CausalLanguageModel, OrtTensor, PreTrainedTokenizer, TransformersApi } from './transformers';
 
 /** How a model's graph takes its key/value cache and how long its context is. */
@@ -154,7 +155,16 @@ export class OnnxTextGenerator implements TextGenerator {
     return this.layout.maxPositions;
   }
 
-  async generate(prompts: readonly string[], options: GenerationOptions, control: GenerationControl = {}): Promise<GenerationResult> {
+  /** onnxruntime uses every core for one forward pass: a second generation at once only slows both. */
+  readonly concurrency = 1;
+
+  /** One turn of the queue for the whole request: its prompts run one after the other. */
+  generate(prompts: readonly string[], options: GenerationOptions, control: GenerationControl = {}): Promise<GenerationResult> {
+    const queue = control.queue ?? runAtOnce;
+    return queue(() => this.generateNow(prompts, options, control));
+  }
+
+  private async generateNow(prompts: readonly string[], options: GenerationOptions, control: GenerationControl): Promise<GenerationResult> {
     const started = performance.now();
     // Every prompt is checked before any work, so a bad one fails the request at once.
     const prepared = prompts.map((prompt, index) => this.preparePrompt(prompt, index, options));
@@ -300,15 +310,10 @@ export class OnnxTextGenerator implements TextGenerator {
   }
 
   private finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText {
-    let continuation = dropInvalidCharacters(
-      sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true }),
-    );
+    const continuation =
+      sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true });
     const finishReason = sequence.finishReason ?? 'length';
-    // Only a text cut off by max_new_tokens has an unfinished sentence; one the model ended
-    // itself may close with a sign-off that has no full stop, and must keep it.
-    if (options.cut_at_sentence_end && finishReason === 'length') continuation = cutAtSentenceEnd(continuation);
-    const text = options.return_full_text ? prompt.text + continuation : continuation;
-    return { text: text.trim(), newTokens: sequence.newTokens, finishReason };
+    return { text: outputText(continuation, prompt.text, finishReason, options), newTokens: sequence.newTokens, finishReason };
   }
 
   private async forward(inputIds: number[][], pastLength: number, cache: OrtTensor[] | null): Promise<ForwardOutput> {

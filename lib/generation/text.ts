@@ -2,6 +2,8 @@
  * Turning decoded tokens into the text a marketer receives: cut at a stop string, drop a
  * half-decoded character at the end, optionally cut after the last complete sentence.
  */
+import type { FinishReason } from './generator';
+import type { GenerationOptions } from './options';
 
 /**
  * The index of the earliest occurrence of any stop string in `text` at or after `from`,
@@ -36,4 +38,22 @@ export function cutAtSentenceEnd(text: string): string {
   let end = -1;
   for (const match of text.matchAll(SENTENCE_END)) end = (match.index ?? 0) + match[0].length;
   return end > 0 ? text.slice(0, end) : text;
+}
+
+/**
+ * The text a backend returns for a continuation, whichever backend wrote it: characters
+ * that decode to nothing dropped, cut after the last sentence when asked, the prompt put in
+ * front with return_full_text, trimmed.
+ */
+export function outputText(
+  continuation: string,
+  promptText: string,
+  finishReason: FinishReason,
+  options: Pick<GenerationOptions, 'cut_at_sentence_end' | 'return_full_text'>,
+): string {
+  let text = dropInvalidCharacters(continuation);
+  // Only a text cut off by max_new_tokens has an unfinished sentence; one the model ended
+  // itself may close with a sign-off that has no full stop, and must keep it.
+  if (options.cut_at_sentence_end && finishReason === 'length') text = cutAtSentenceEnd(text);
+  return (options.return_full_text ? promptText + text : text).trim();
 }

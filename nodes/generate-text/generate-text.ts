@@ -1,14 +1,14 @@
 /**
  * `marketing-generate-text`: continues each prompt with the model of its `marketing-llm`
- * config node (the bundled demo model when none is chosen). The decoding loop, the shared
- * model and its one-at-a-time queue are in lib/generation/; this file adapts them to
- * Node-RED: options from the editor and `msg.options`, this node's queue limit and
- * per-message timeout, status, errors, and ending everything on close.
+ * config node (the bundled demo model when none is chosen), in this process or on an
+ * inference server. The backends, the shared model and its queue are in lib/generation/;
+ * this file adapts them to Node-RED: options from the editor and `msg.options`, this node's
+ * queue limit and per-message timeout, status, errors, and ending everything on close.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { MarketingError } from '../../lib/errors';
 import { generationOutput, readPrompts } from '../../lib/generation/messages';
-import { resolveModelSpec, type ModelSpec } from '../../lib/generation/model-loader';
+import { resolveModelSpec, type ModelSpec } from '../../lib/generation/backends';
 import { modelRegistry } from '../../lib/generation/model-registry';
 import {
   DEFAULT_GENERATION_OPTIONS,
@@ -94,7 +94,7 @@ export = function (RED: NodeAPI) {
       node.error(configError);
     }
 
-    /** Messages of this node waiting for the model, and those generating (at most one). */
+    /** Messages of this node waiting for the model, and those generating. */
     let waiting = 0;
     let running = 0;
     let closing = false;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUNDLED_MODEL_DIR, modelKey, resolveModelSpec } from '../../lib/generation/model-loader';
+import { modelKey } from '../../lib/generation/backends';
+import { BUNDLED_MODEL_DIR, resolveLocalModelSpec as resolveModelSpec } from '../../lib/generation/model-loader';
 import { ModelRegistry } from '../../lib/generation/model-registry';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
 
