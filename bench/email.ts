@@ -22,15 +22,32 @@
  *   completion signal for failures, so its time ends at the server's last acceptance (once
  *   nothing more arrived for 10 s, or for 60 s before the first one, it is over).
  *
+ * node-red-node-email is not a dependency of the project (its published bundle fails
+ * `npm ci`'s consistency check: its utf7 wants semver ~5.3.0 and it bundles 5.7.2): the first
+ * run installs the pinned version into bench/.contenders/ and links it into the user dir.
+ *
  * Usage: node dist/bench/email.js [--sizes 2000,10000] [--rounds 1] [--only name,name]
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { startEmbeddedNodeRed, type EmbeddedNodeRed } from '../test/support/embedded-node-red';
+import { PACKAGE_ROOT, startEmbeddedNodeRed, type EmbeddedNodeRed } from '../test/support/embedded-node-red';
+
+/** The compared core-style email node, installed on demand (see above). */
+const NODE_EMAIL_VERSION = '5.2.5';
+const CONTENDERS_DIR = join(PACKAGE_ROOT, 'bench', '.contenders');
+const NODE_EMAIL_DIR = join(CONTENDERS_DIR, 'node_modules', 'node-red-node-email');
+
+function installNodeEmail(): void {
+  if (existsSync(join(NODE_EMAIL_DIR, 'package.json'))) return;
+  console.log(`installing node-red-node-email@${NODE_EMAIL_VERSION} into bench/.contenders/ (once)`);
+  mkdirSync(CONTENDERS_DIR, { recursive: true });
+  execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', CONTENDERS_DIR,
+    `node-red-node-email@${NODE_EMAIL_VERSION}`], { stdio: 'inherit' });
+}
 
 const CONTENDERS = ['nodemailer', 'marketing', 'marketing-noledger', 'node-red-node-email'] as const;
 type Contender = (typeof CONTENDERS)[number];
@@ -146,6 +163,8 @@ async function runBareNodemailer(request: RunRequest): Promise<RunResult> {
 /** Node-RED embedded as in a real installation, in a fresh user dir. */
 async function startNodeRed(flow: Array<Record<string, unknown>>): Promise<{ RED: EmbeddedNodeRed; userDir: string }> {
   const userDir = mkdtempSync(join(tmpdir(), 'bench-email-'));
+  mkdirSync(join(userDir, 'node_modules'), { recursive: true });
+  symlinkSync(NODE_EMAIL_DIR, join(userDir, 'node_modules', 'node-red-node-email'), 'dir');
   return { RED: await startEmbeddedNodeRed(userDir, flow, 'sender'), userDir };
 }
 
@@ -304,6 +323,7 @@ async function main(): Promise<void> {
   const sizes = option('sizes', '2000,10000').split(',').map(Number);
   const rounds = Number(option('rounds', '1'));
   const only = option('only', CONTENDERS.join(',')).split(',') as Contender[];
+  installNodeEmail();
   const sink = fork(__filename, ['sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await ask<number>(sink, undefined, 'port');
 
