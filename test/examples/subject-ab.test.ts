@@ -57,7 +57,9 @@ describe('example 03: subject line A/B', function () {
         assert.ok(text.length > 3, `a subject line: ${JSON.stringify(text)}`);
         assert.doesNotMatch(text, /\n|^\d+\./, 'one line, without its number');
       }
-      assert.deepEqual([A, B], texts.slice(0, 2));
+      assert.equal(A, texts[0]);
+      assert.equal(B, texts.slice(1).find((text) => text !== A) ?? texts[1]);
+      if (new Set(texts).size > 1) assert.notEqual(A, B);
       assert.equal(seed, generate.seed);
     }
 
