@@ -25,6 +25,8 @@ function npm(args: string[], cwd: string): string {
   return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
 interface NodeSetInfo { id: string; module: string; types: string[]; enabled: boolean; err?: string }
 
 describe('palette install of the packed tarball', function () {
@@ -82,6 +84,7 @@ describe('palette install of the packed tarball', function () {
   for (const runtime of runtimes) {
     describe(runtime.name, function () {
       let red: RunningNodeRed;
+      let installedPackage: string;
 
       before(async function () {
         const { redJs, nodeBinary } = runtime.prepare();
@@ -98,7 +101,9 @@ describe('palette install of the packed tarball', function () {
           overrides: pkg.overrides,
         }));
         npm(['install', ...PALETTE_MANAGER_NPM_ARGS, '--prefer-offline', tarball], userDir);
-        red = await startNodeRed({ redJs, nodeBinary, userDir });
+        // Not the project's own list, which the in-process tests' segment node put in this process's environment.
+        red = await startNodeRed({ redJs, nodeBinary, userDir, env: { MARKETING_SAMPLE_CONTACTS: undefined } });
+        installedPackage = join(userDir, 'node_modules', ...pkg.name.split('/'));
       });
 
       after(async function () {
@@ -117,6 +122,39 @@ describe('palette install of the packed tarball', function () {
         const listed = await getJson<unknown[]>(red.url, `library/examples/flows/${pkg.name}`);
         const names = listed.map((entry) => (typeof entry === 'string' ? entry : (entry as { fn: string }).fn).replace(/\.json$/, ''));
         assert.deepEqual(names.sort(), [...exampleNames].sort());
+      });
+
+      it('gives example 01\'s File-in node the sample contact list inside the installed package', async function () {
+        // Example 01's own File-in and CSV nodes, behind an HTTP endpoint instead of its button.
+        const example = JSON.parse(readFileSync(join(root, 'examples', '01 - Campaign from a contact list.json'), 'utf8')) as FlowNode[];
+        const fileIn = example.find((node) => node.type === 'file in') as FlowNode;
+        const csv = example.find((node) => node.type === 'csv') as FlowNode;
+        const answer = 'msg.payload = { file: env.get("MARKETING_SAMPLE_CONTACTS"), contacts: msg.payload }; return msg;';
+        const flow = [
+          { id: 'tab', type: 'tab', label: 'sample' },
+          { id: 'in', type: 'http in', z: 'tab', url: '/sample-contacts', method: 'get', x: 100, y: 40, wires: [[fileIn.id]] },
+          { ...fileIn, z: 'tab', wires: [[csv.id]] },
+          { ...csv, z: 'tab', wires: [['answer']] },
+          { id: 'answer', type: 'function', z: 'tab', func: answer, outputs: 1, x: 700, y: 40, wires: [['out']] },
+          { id: 'out', type: 'http response', z: 'tab', statusCode: '', headers: {}, x: 900, y: 40, wires: [] },
+        ];
+        const deployed = await fetch(new URL('flows', red.url), {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+          body: JSON.stringify(flow),
+        });
+        assert.equal(deployed.status, 204, await deployed.text());
+        // The deploy answers before the new flows have started.
+        let response = await fetch(new URL('sample-contacts', red.url));
+        for (const deadline = Date.now() + 20_000; response.status === 404 && Date.now() < deadline;) {
+          await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+          response = await fetch(new URL('sample-contacts', red.url));
+        }
+        assert.equal(response.status, 200, await response.clone().text());
+        const { file, contacts } = await response.json() as { file: string; contacts: Array<Record<string, unknown>> };
+        assert.equal(file, join(installedPackage, 'examples', 'sample-contacts.csv'));
+        assert.equal(contacts.length, 238);
+        assert.deepEqual(Object.keys(contacts[0]).slice(0, 2), ['email', 'firstName']);
       });
     });
   }
