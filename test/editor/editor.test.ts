@@ -3,9 +3,11 @@
  * Node-RED process with this package installed in its user dir (admin authentication on).
  * One Node-RED and one browser serve every part, to keep CI time low; each part opens its
  * own page. Screenshots land in test-results/editor/; `npm run docs:images` also refreshes
- * the two committed in docs/images/.
+ * the ones committed in docs/images/.
  */
 import { describePaletteAndDialogs } from './palette-and-dialogs';
+import { describePrompt, PROMPT_FLOWS } from './prompt';
+import { describeSegmentRuleBuilder } from './segment-rule-builder';
 import { EditorSession } from './session';
 
 describe('the editor in Chromium', function () {
@@ -13,11 +15,13 @@ describe('the editor in Chromium', function () {
   const session = new EditorSession();
 
   before(async () => {
-    await session.start([{ id: 'tab1', type: 'tab', label: 'Campaign' }]);
+    await session.start(PROMPT_FLOWS);
   });
   after(async () => {
     await session.stop();
   });
 
   describePaletteAndDialogs(session);
+  describeSegmentRuleBuilder(session);
+  describePrompt(session);
 });
