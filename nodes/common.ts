@@ -3,6 +3,7 @@
  * same way: translated errors and the red status that goes with them, and the flow, global
  * and env values that templates use.
  */
+import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import { isMarketingError } from '../lib/errors';
 import type { ContextReference } from '../lib/prompt';
@@ -66,4 +67,17 @@ export function resolveTemplateReferences(
     });
   }
   settle();
+}
+
+/** The environment variable example 01's File-in node reads the contact list's path from. */
+export const SAMPLE_CONTACTS_VARIABLE = 'MARKETING_SAMPLE_CONTACTS';
+
+/**
+ * Points `MARKETING_SAMPLE_CONTACTS` at the sample list shipped in `examples/`, unless it is
+ * set already. A flow cannot know where the palette manager installed the package (a relative
+ * path in a File-in node starts at Node-RED's working directory, not its user directory),
+ * so the package tells it, the way Node-RED's own settings reach flows: through `env`.
+ */
+export function offerSampleContacts(): void {
+  process.env[SAMPLE_CONTACTS_VARIABLE] ||= join(resolve(__dirname, '..', '..'), 'examples', 'sample-contacts.csv');
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import promptNode from '../../nodes/prompt/prompt';
@@ -262,29 +261,6 @@ describe('marketing-prompt node', () => {
         else assert.deepEqual(error.params, params);
       }
     });
-  });
-});
-
-describe('examples/prompt-per-segment.json', () => {
-  afterEach(() => helper.unload());
-
-  it('runs in the runtime and gives the prompts it promises', async () => {
-    const example = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'prompt-per-segment.json'), 'utf8')) as Message[];
-    // Debug nodes need the editor's comms; helper nodes stand in for them to receive the output.
-    const flow = example.map((node) => (node.type === 'debug' ? { ...node, type: 'helper' } : node));
-    const core = createRequire(require.resolve('node-red'));
-    const coreNodes = ['20-inject.js', '90-comment.js'].map((file) => core(`@node-red/nodes/core/common/${file}`));
-    await helper.load([...coreNodes, promptNode], flow);
-    const debugPrompt = flow.find((node) => node.type === 'helper' && node.name === 'prompt')?.id as string;
-    const received = collect(debugPrompt);
-    for (const node of flow.filter((n) => n.type === 'inject')) helper.getNode(node.id as string).receive({});
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const brand = 'You write for Acme Outdoor: plain words, no invented prices or discounts.\n';
-    assert.deepEqual(received.map((msg) => msg.prompt).sort(), [
-      `${brand}Write a short, friendly email to our customer in Porto about a rain jacket. Start with "Hi there,".`,
-      `${brand}Write a warm thank-you email to our VIP customer Ann (O'Brien & Co) in Lyon. They recently bought trail shoes; ` +
-        'suggest one item that goes with it. Interest: runner. Interest: newsletter.',
-    ]);
   });
 });
 

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import sendEmailNode from '../../nodes/send-email/send-email';
-import smtpNode from '../../nodes/smtp/smtp';
-import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
-import { deploySendEmail, makeUserDir, removeUserDir, type EmailResult, type SendEmailHarness } from '../support/send-email-flow';
+import { helper, startServer, stopServer } from '../support/red';
+import { deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
 describe('marketing-send-email: composing', function () {
@@ -240,44 +237,3 @@ function readHeader(raw: Buffer, name: string): string {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-
-describe('examples/send-email-outbox.json', () => {
-  let userDir: string;
-  afterEach(async () => {
-    await helper.unload();
-    removeUserDir(userDir);
-  });
-
-  it('writes an email per subscribed contact into the outbox, once, and reports the rest', async () => {
-    userDir = makeUserDir();
-    const example = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'send-email-outbox.json'), 'utf8')) as TestFlow;
-    // Debug nodes need the editor's comms; helper nodes stand in for them to receive the output.
-    const flow = example.map((node) => (node.type === 'debug' ? { ...node, type: 'helper' } : node));
-    const core = createRequire(require.resolve('node-red'));
-    const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'common/25-catch.js', 'sequence/17-split.js', 'function/15-change.js']
-      .map((file) => core(`@node-red/nodes/core/${file}`));
-    await helper.load([...coreNodes, sendEmailNode, smtpNode], flow);
-    const idOf = (type: string, name: string) => flow.find((node) => node.type === type && node.name === name)?.id as string;
-    const sent = collect(idOf('helper', 'sent')) as EmailResult[];
-    const notSent = collect(idOf('helper', 'not sent')) as EmailResult[];
-    const errors = collect(idOf('helper', 'error')) as EmailResult[];
-
-    helper.getNode(idOf('inject', 'contacts')).receive({});
-    await waitUntil(() => sent.length + notSent.length === 4 && errors.length === 1, 10_000, 'the first run');
-    assert.deepEqual(sent.map((msg) => msg.email.to).sort(), ['ann@example.com', 'li.lei@example.cn']);
-    assert.deepEqual(notSent.map((msg) => [msg.email.status, msg.email.reason]).sort(), [['failed', 'invalidAddress'], ['skipped', 'optedOut']]);
-    const outbox = join(userDir, 'outbox');
-    const mails = await Promise.all(readdirSync(outbox).map((file) => simpleParser(readFileSync(join(outbox, file)))));
-    assert.deepEqual(mails.map((mail) => mail.subject).sort(), ['Spring is here, Ann', 'Spring is here, 李雷']);
-    assert.match(String(mails[0].html), /<a href="https:&#x2F;&#x2F;example\.com&#x2F;unsubscribe\?email&#x3D;/);
-
-    helper.getNode(idOf('inject', 'contacts')).receive({});
-    await waitUntil(() => notSent.length === 6, 10_000, 'the second run');
-    assert.deepEqual(notSent.slice(2).filter((msg) => msg.email.status === 'duplicate').length, 2);
-    assert.equal(readdirSync(outbox).length, 2, 'nothing sent twice');
-
-    helper.getNode(idOf('inject', 'report')).receive({ topic: 'report' } as never);
-    await waitUntil(() => sent.length === 3, 5000, 'the report');
-    assert.deepEqual((sent[2].payload as { ledger: { sent: number } }).ledger.sent, 2);
-  });
-});
