@@ -291,6 +291,21 @@ export function describePaletteAndDialogs(session: EditorSession): void {
         }
       });
 
+      if (language === 'zh-CN') {
+        it('draws Chinese text with a CJK font (distinct glyphs, not the same missing-glyph box)', async () => {
+          const [input, output] = await page.evaluate((texts) => texts.map((text) => {
+            const canvas = document.createElement('canvas');
+            canvas.width = 64;
+            canvas.height = 64;
+            const context = canvas.getContext('2d') as CanvasRenderingContext2D;
+            context.font = `48px ${getComputedStyle(document.body).fontFamily}`;
+            context.fillText(text, 0, 52);
+            return canvas.toDataURL();
+          }), ['输', '出']);
+          assert.notEqual(input, output);
+        });
+      }
+
       PALETTE_NODES.forEach((spec, index) => {
         it(`opens the ${spec.type} dialog dragged from the palette, with its fields, labels and help`, async () => {
           await dragAndEdit(page, spec.type, { x: 320 + 160 * (index % 2), y: 140 + 80 * index });
