@@ -5,6 +5,7 @@
  * own page. Screenshots land in test-results/editor/; `npm run docs:images` also refreshes
  * the ones committed in docs/images/.
  */
+import { describeExampleImport } from './example-import';
 import { describePaletteAndDialogs } from './palette-and-dialogs';
 import { describePrompt, PROMPT_FLOWS } from './prompt';
 import { describeSegmentRuleBuilder } from './segment-rule-builder';
@@ -24,4 +25,5 @@ describe('the editor in Chromium', function () {
   describePaletteAndDialogs(session);
   describeSegmentRuleBuilder(session);
   describePrompt(session);
+  describeExampleImport(session);
 });

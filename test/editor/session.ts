@@ -97,9 +97,9 @@ export class EditorSession {
    * `locale` (navigator.language and Accept-Language, which the editor's i18n follows), once
    * the package's node types and the deployed flows are loaded.
    */
-  async openEditor(locale = 'en-US'): Promise<EditorPage> {
+  async openEditor(locale = 'en-US', options: { deviceScaleFactor?: number } = {}): Promise<EditorPage> {
     if (!this.chromium) throw new Error('the editor session is not started');
-    const context = await this.chromium.newContext({ locale, viewport: VIEWPORT });
+    const context = await this.chromium.newContext({ locale, viewport: VIEWPORT, deviceScaleFactor: options.deviceScaleFactor });
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -122,8 +122,9 @@ export class EditorSession {
  * only when UPDATE_DOCS_IMAGES=1 (`npm run docs:images`), it also replaces the committed
  * docs/images/<docsName>.png, so ordinary test runs never rewrite committed files.
  */
-export async function saveScreenshot(target: Page | Locator, name: string, docsName?: string): Promise<void> {
-  const image = await target.screenshot({ path: join(ARTEFACTS_DIR, `${name}.png`) });
+export async function saveScreenshot(target: Page | Locator, name: string, docsName?: string,
+  clip?: { x: number; y: number; width: number; height: number }): Promise<void> {
+  const image = await target.screenshot({ path: join(ARTEFACTS_DIR, `${name}.png`), ...(clip ? { clip } : {}) });
   if (docsName && process.env.UPDATE_DOCS_IMAGES === '1') {
     mkdirSync(DOCS_IMAGES_DIR, { recursive: true });
     writeFileSync(join(DOCS_IMAGES_DIR, `${docsName}.png`), image);
