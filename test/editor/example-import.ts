@@ -120,7 +120,7 @@ export function describeExampleImport(session: EditorSession): void {
       for (let step = 0; step < 5; step++) await page.locator('#red-ui-view-zoom-out').click();
       await page.locator('#red-ui-workspace-chart').evaluate((chart) => chart.scrollTo(0, 0));
       await page.mouse.move(5, 790); // no hover highlight or tooltip on the picture
-      await saveScreenshot(page, 'example-01-flow', 'campaign-flow', { x: 0, y: 0, width: 1280, height: 420 });
+      await saveScreenshot(page, 'example-01-flow', 'campaign-flow', { x: 0, y: 0, width: 1280, height: 395 });
       await page.locator('#red-ui-view-zoom-zero').click();
       await page.evaluate(() => {
         const RED = (window as unknown as { RED: { actions: { invoke(action: string, state?: boolean): void } } }).RED;
