@@ -18,7 +18,7 @@ const bcrypt = createRequire(require.resolve('@node-red/editor-api'))('bcryptjs'
 
 export const USERS = { editor: 'editor-password', viewer: 'viewer-password' };
 
-/** The size of every page, and of the README's screenshots. */
+/** The size of every page; the README's screenshots are this page at device scale 2. */
 export const VIEWPORT = { width: 1280, height: 800 };
 
 export const ARTEFACTS_DIR = join(PACKAGE_ROOT, 'test-results', 'editor');
