@@ -7,37 +7,20 @@
  * and the key must appear nowhere but on the wire.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadLocalModel, resolveLocalModelSpec } from '../../lib/generation/model-loader';
 import type { OnnxTextGenerator } from '../../lib/generation/onnx-generator';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
 import { getJson, startNodeRed, type RunningNodeRed } from '../support/node-red-process';
+import { PACKAGE_ROOT } from '../support/package-link';
 
-const root = resolve(__dirname, '..', '..', '..');
-const EXAMPLE = join(root, 'examples', '04 - Serve the local model over the OpenAI API.json');
+const EXAMPLE = join(PACKAGE_ROOT, 'examples', '04 - Serve the local model over the OpenAI API.json');
 const KEY = 'sk-round-trip-7d3f9a1b2c';
 const PROMPT = 'Write a short welcome email for Anna, a new customer in Berlin:';
 
 type Reply = { text: string | string[]; generation: Record<string, unknown> };
-
-/** A user dir with this package installed the way npm does it (a link in node_modules). */
-function userDirWithPackage(base: string, name: string): string {
-  const userDir = join(base, name);
-  const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-  mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(root, link, 'dir');
-  return userDir;
-}
-
-async function waitForOutput(red: RunningNodeRed, pattern: RegExp, from: number, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!pattern.test(red.output().slice(from))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${red.output()}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-  }
-}
 
 /** The client's flow: POST /generate {prompt, options} -> generate-text (server backend) -> {text, generation}. */
 function clientFlow(baseUrl: string): Record<string, unknown>[] {
@@ -65,7 +48,6 @@ function clientFlow(baseUrl: string): Record<string, unknown>[] {
 describe('two Node-RED processes: example 04 serves the local model, a second instance generates through it', function () {
   this.timeout(180_000);
   const base = mkdtempSync(join(tmpdir(), 'marketing-round-trip-'));
-  const redJs = require.resolve('node-red/red.js');
   let server: RunningNodeRed | undefined;
   let client: RunningNodeRed | undefined;
   let clientDir: string;
@@ -89,15 +71,14 @@ describe('two Node-RED processes: example 04 serves the local model, a second in
   before(async () => {
     local = await loadLocalModel(resolveLocalModelSpec({}, base), () => undefined);
 
-    const serverDir = userDirWithPackage(base, 'server');
-    writeFileSync(join(serverDir, 'flows.json'), readFileSync(EXAMPLE));
-    server = await startNodeRed({ redJs, userDir: serverDir, env: { MARKETING_API_KEY: KEY } });
-    await waitForOutput(server, /Started flows/, 0, 'the server flows');
+    const flows = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as unknown[];
+    server = await startNodeRed({ userDir: join(base, 'server'), linkPackage: true, flows, env: { MARKETING_API_KEY: KEY } });
+    await server.waitForOutput(/Started flows/);
 
-    clientDir = userDirWithPackage(base, 'client');
-    client = await startNodeRed({ redJs, userDir: clientDir });
+    clientDir = join(base, 'client');
+    client = await startNodeRed({ userDir: clientDir, linkPackage: true });
     // The empty flows start first; the deployed ones are those started after the deploy.
-    await waitForOutput(client, /Started flows/, 0, 'the empty client flows');
+    await client.waitForOutput(/Started flows/);
     const mark = client.output().length;
     const deployed = await fetch(new URL('flows', client.url), {
       method: 'POST',
@@ -105,7 +86,7 @@ describe('two Node-RED processes: example 04 serves the local model, a second in
       body: JSON.stringify(clientFlow(`${server.url}v1`)),
     });
     assert.ok(deployed.ok, `deploy: HTTP ${deployed.status} ${await deployed.text()}`);
-    await waitForOutput(client, /Started flows/, mark, 'the client flows');
+    await client.waitForOutput(/Started flows/, mark);
   });
 
   after(async () => {

@@ -4,8 +4,11 @@
  * (a link in `<userDir>/node_modules`). A process can start Node-RED once: tests and the
  * benchmark fork a child per start, which is also what makes a crash (SIGKILL) real.
  */
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installPackageLink } from './package-link';
+
+export { PACKAGE_ROOT } from './package-link';
 
 export interface EmbeddedNodeRed {
   init(settings: Record<string, unknown>): void;
@@ -15,16 +18,9 @@ export interface EmbeddedNodeRed {
   hooks: { add(name: string, hook: (event: never) => void): void };
 }
 
-/** The package root: dist/test/support/ -> the project. */
-export const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
-
 /** Starts Node-RED on `flow` in `userDir` and waits until the node `readyNodeId` runs. */
 export async function startEmbeddedNodeRed(userDir: string, flow: Array<Record<string, unknown>>, readyNodeId: string): Promise<EmbeddedNodeRed> {
-  const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-  if (!existsSync(link)) {
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(PACKAGE_ROOT, link, 'dir');
-  }
+  installPackageLink(userDir);
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RED = require('node-red') as EmbeddedNodeRed;

@@ -1,15 +1,20 @@
 /**
  * A real Node-RED process on a free loopback port, for tests of what users run: the
- * palette install, `npm start`, two instances talking to each other.
+ * palette install, `npm start`, two instances talking to each other, the editor in a browser.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installPackageLink } from './package-link';
 
 export interface NodeRedProcessOptions {
-  /** Node-RED's red.js (the version under test). */
-  redJs: string;
+  /** Node-RED's red.js (the version under test); default: the node-red devDependency's. */
+  redJs?: string;
   userDir: string;
+  /** Install this package in the user dir as a link in its node_modules (as `npm install <path>` does). */
+  linkPackage?: boolean;
+  /** Flows to start with (written to the user dir's flows.json). */
+  flows?: unknown[];
   /** The Node.js binary to run it with; default: this process's. */
   nodeBinary?: string;
   /** Extra settings.js properties (JSON-serialisable). */
@@ -24,18 +29,22 @@ export interface RunningNodeRed {
   process: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
+  /** Resolves when the output after its first `from` characters matches `pattern`. */
+  waitForOutput(pattern: RegExp, from?: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startNodeRed(options: NodeRedProcessOptions): Promise<RunningNodeRed> {
   mkdirSync(options.userDir, { recursive: true });
+  if (options.linkPackage) installPackageLink(options.userDir);
+  if (options.flows) writeFileSync(join(options.userDir, 'flows.json'), JSON.stringify(options.flows));
   const settingsFile = join(options.userDir, 'test-settings.js');
   const settings = { uiHost: '127.0.0.1', flowFile: 'flows.json', credentialSecret: 'test-only', ...options.settings };
   writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
 
   const child = spawn(
     options.nodeBinary ?? process.execPath,
-    [options.redJs, '--userDir', options.userDir, '--settings', settingsFile, '--port', '0'],
+    [options.redJs ?? require.resolve('node-red/red.js'), '--userDir', options.userDir, '--settings', settingsFile, '--port', '0'],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -66,6 +75,14 @@ export async function startNodeRed(options: NodeRedProcessOptions): Promise<Runn
     url,
     process: child,
     output: () => output,
+    async waitForOutput(pattern, from = 0, timeoutMs = 30000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output.slice(from))) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Node-RED exited while waiting for ${pattern}:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${output}`);
+        await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      }
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGINT');
