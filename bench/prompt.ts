@@ -6,13 +6,14 @@
  *   the core Template node doing the same job and the runtime's own cost per message.
  * Figures are medians of a few runs after a warm-up; the machine is shared, so expect noise.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Mustache from 'mustache';
 import { compileTemplate } from '../lib/template';
+import { installPackageLink } from '../test/support/package-link';
 
 const CONTACTS = 100_000;
 const RUNS = 5;
@@ -90,9 +91,7 @@ function benchLib(contacts: Record<string, unknown>[]): { lib: number; mustache:
  */
 async function startRuntime(): Promise<{ red: NodeRedRuntime; userDir: string }> {
   const userDir = mkdtempSync(join(tmpdir(), 'bench-prompt-'));
-  const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-  mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(resolve(__dirname, '..', '..'), link, 'dir');
+  installPackageLink(userDir);
   const sink = (id: string, y: number) => ({ id, type: 'debug', z: 'tab', x: 400, y, active: false, tosidebar: false, console: false, complete: 'payload', wires: [] });
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify([
     { id: 'tab', type: 'tab', label: 'bench' },

@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
+import { installPackageLink, PACKAGE_ROOT as root } from '../support/package-link';
 import { freePort } from '../support/smtp-server';
 
-const root = resolve(__dirname, '..', '..', '..');
 const SUMMARY = /\[debug:campaign summary\] (Campaign contact-list-demo: .*)/;
 
 interface Start { child: ChildProcess; output: () => string; stop: () => Promise<void> }
@@ -100,9 +100,7 @@ describe('npm start', function () {
 
   it('works in a user dir left by an older start that never deployed (its settings, its link, an empty flow file)', async () => {
     const userDir = join(base, 'older');
-    const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(root, link, 'dir');
+    installPackageLink(userDir);
     writeFileSync(join(userDir, 'settings.js'), "module.exports = {\n    uiHost: '127.0.0.1',\n    flowFile: 'flows.json',\n};\n");
     writeFileSync(join(userDir, 'flows.json'), '[]');
     run = start(userDir, contacts, await freePort());

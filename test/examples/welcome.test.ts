@@ -5,14 +5,12 @@
  * bad input gets a clear 4xx answer.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { deliverToSmtpServer, readExample } from '../support/examples';
 import { startNodeRed, type RunningNodeRed } from '../support/node-red-process';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
-
-const root = resolve(__dirname, '..', '..', '..');
 
 interface Answer { status: number; body: Record<string, unknown> }
 
@@ -25,17 +23,11 @@ describe('example 02: welcome email on sign-up', function () {
   before(async () => {
     smtp = await startTestSmtpServer();
     userDir = mkdtempSync(join(tmpdir(), 'marketing-example-02-'));
-    const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(root, link, 'dir');
-    writeFileSync(join(userDir, 'flows.json'), JSON.stringify(deliverToSmtpServer(readExample('02 - Welcome email on sign-up'), smtp.port)));
-    red = await startNodeRed({ redJs: require.resolve('node-red/red.js'), userDir });
+    red = await startNodeRed({
+      userDir, linkPackage: true, flows: deliverToSmtpServer(readExample('02 - Welcome email on sign-up'), smtp.port),
+    });
     // The flows start after the server listens; the endpoint answers once they run.
-    const deadline = Date.now() + 30_000;
-    while (!/Started flows/.test(red.output())) {
-      if (Date.now() > deadline) throw new Error(`flows did not start:\n${red.output()}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
+    await red.waitForOutput(/Started flows/);
   });
   after(async () => {
     await red?.stop();
