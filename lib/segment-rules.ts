@@ -1,6 +1,6 @@
 /**
  * Segment rules: conditions on contact fields joined by all/any, with nested groups.
- * A rule tree is compiled once (per deploy) into one plain function, so segmenting a million
+ * A rule tree is compiled once (per deploy) into plain closures, so segmenting a million
  * contacts runs no parsing, no operator look-up and no regex construction per contact.
  */
 import { compileFieldPath, type Contact } from './contacts';
@@ -77,51 +77,50 @@ function describe(value: unknown): string {
   }
 }
 
-/** A condition ready to run: the reader of its field and the test of the value read. */
-interface CompiledCondition {
-  read: (contact: unknown) => unknown;
-  test: ValueTest;
-}
-
-/**
- * Compiles a segment's rule tree (the segment itself is the top group) into one function whose
- * source is the tree as a boolean expression, `test0(read0(contact), now) && (... || ...)`:
- * each condition gets its own call site, which V8 can inline, where a tree of closures calling
- * closures would share its call sites among all conditions and look each call up.
- * Only the conditions' indices enter the source; their fields and values stay data.
- */
+/** Compiles a segment's rule tree (the segment itself is the top group). */
 export function compileRuleGroup(group: RuleGroup, segment: string): ContactPredicate {
-  const conditions: CompiledCondition[] = [];
-  const expression = groupExpression(group, { segment, condition: '' }, conditions);
-  const names = conditions.flatMap((_, i) => [`read${i}`, `test${i}`]);
-  const values = conditions.flatMap(({ read, test }) => [read, test]);
-  const build = new Function(...names, `'use strict';\nreturn function matches(contact, now) {\n  return ${expression};\n};`);
-  return build(...values) as ContactPredicate;
+  return compileGroup(group, { segment, condition: '' });
 }
 
-function ruleExpression(rule: Rule, place: Place, conditions: CompiledCondition[]): string {
+function compileRule(rule: Rule, place: Place): ContactPredicate {
   if (typeof rule !== 'object' || rule === null) {
     throw compileError('unknownOperator', 'not a condition', place, { field: '', op: describe(rule) });
   }
-  return isRuleGroup(rule) ? groupExpression(rule, place, conditions) : conditionExpression(rule, place, conditions);
+  return isRuleGroup(rule) ? compileGroup(rule, place) : compileCondition(rule, place);
 }
 
-function groupExpression(group: RuleGroup, place: Place, conditions: CompiledCondition[]): string {
+function compileGroup(group: RuleGroup, place: Place): ContactPredicate {
   const join = group.join ?? 'all';
   if (join !== 'all' && join !== 'any') {
     throw compileError('badJoin', `"${describe(join)}" must be "all" or "any"`, place, undefined, { join: describe(join) });
   }
-  const parts = (group.rules ?? []).map((rule, i) => ruleExpression(rule,
-    { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }, conditions));
-  if (parts.length === 0) return join === 'all' ? 'true' : 'false';
-  return `(${parts.join(join === 'all' ? ' && ' : ' || ')})`;
+  const parts = (group.rules ?? []).map((rule, i) =>
+    compileRule(rule, { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }));
+  const all = join === 'all';
+  // Unrolled for the common sizes: a direct call chain is what V8 inlines best.
+  switch (parts.length) {
+    case 0: return all ? () => true : () => false;
+    case 1: return parts[0];
+    case 2: {
+      const [a, b] = parts;
+      return all ? (c, now) => a(c, now) && b(c, now) : (c, now) => a(c, now) || b(c, now);
+    }
+    case 3: {
+      const [a, b, d] = parts;
+      return all ? (c, now) => a(c, now) && b(c, now) && d(c, now) : (c, now) => a(c, now) || b(c, now) || d(c, now);
+    }
+    default:
+      return all
+        ? (c, now) => { for (const part of parts) if (!part(c, now)) return false; return true; }
+        : (c, now) => { for (const part of parts) if (part(c, now)) return true; return false; };
+  }
 }
 
 const NEGATIONS: Partial<Record<Operator, Operator>> = {
   neq: 'eq', ncontains: 'contains', nin: 'in', nempty: 'empty', lacksTags: 'hasTags',
 };
 
-function conditionExpression(condition: Condition, place: Place, conditions: CompiledCondition[]): string {
+function compileCondition(condition: Condition, place: Place): ContactPredicate {
   const op = condition.op as Operator;
   if (!OPERATORS.includes(op)) {
     throw compileError('unknownOperator', `unknown operator "${describe(condition.op)}"`, place, condition);
@@ -131,16 +130,14 @@ function conditionExpression(condition: Condition, place: Place, conditions: Com
   }
   const read = compileFieldPath(condition.field.trim());
   const positive = NEGATIONS[op];
-  let test: ValueTest;
-  if (positive === undefined) {
-    test = compileTest(condition, op, place, condition);
-  } else {
+  if (positive !== undefined) {
     // "lacks all of" is "has none of" (not has any); "lacks any of" is "not has all".
     const tagMatch = op === 'lacksTags' ? (condition.tagMatch === 'all' ? 'any' : 'all') : condition.tagMatch;
-    test = compileTest({ ...condition, op: positive, tagMatch }, positive, place, condition);
+    const test = compileTest({ ...condition, op: positive, tagMatch }, positive, place, condition);
+    return (c, now) => !test(read(c), now);
   }
-  const i = conditions.push({ read, test }) - 1;
-  return `${positive === undefined ? '' : '!'}test${i}(read${i}(contact), now)`;
+  const test = compileTest(condition, op, place, condition);
+  return (c, now) => test(read(c), now);
 }
 
 // ---- configured values -------------------------------------------------------------------

@@ -162,7 +162,7 @@ describe('lib/segment-rules', () => {
       assert.deepEqual(run([...four, { field: 'orders', op: 'gt', value: '100' }], 'any'), [1, 2, 3, 4]);
     });
 
-    it('keeps negations, nesting and empty groups apart in the compiled function', () => {
+    it('keeps negations, nesting and empty groups apart', () => {
       // NOT vip OR (country not in FR,DE AND (empty any-group OR orders >= 9)) OR empty all-group inside any
       assert.deepEqual(run([
         { field: 'vip', op: 'false' },
