@@ -4,7 +4,7 @@
  * can be decided from the configuration is decided once, in `compileSegmentRules`.
  */
 import { AddressSet, addressHash } from './address-set';
-import { compileFieldPath, isContact, isOptedOutValue, isValidEmail, type Contact } from './contacts';
+import { compileFieldPath, isContact, isOptedOutValue, validAddress, type Contact } from './contacts';
 import { MarketingError } from './errors';
 import { compileRfmScoring, type RfmFields } from './rfm';
 import { compileRuleGroup, type ContactPredicate, type RuleGroup } from './segment-rules';
@@ -77,11 +77,13 @@ function field(value: string | undefined, fallback: string): string {
   return (value ?? fallback).trim();
 }
 
-/** Per-contact status codes of the hygiene pass; 0 means targetable so far. */
+/** Per-contact status codes of the hygiene pass: 0 means targetable so far, else 1 + the reason's index. */
 const REASON_CODES: readonly NotTargetedReason[] = NOT_TARGETED_REASONS;
 const NOT_A_CONTACT = 1 + REASON_CODES.indexOf('notAContact');
 const OPTED_OUT = 1 + REASON_CODES.indexOf('optedOut');
 const INVALID_EMAIL = 1 + REASON_CODES.indexOf('invalidEmail');
+const DUPLICATE = 1 + REASON_CODES.indexOf('duplicate');
+const NO_SEGMENT = 1 + REASON_CODES.indexOf('noSegment');
 
 /** Compiles the segments' rules and the consent, hygiene and RFM settings, once per deploy. */
 export function compileSegmentRules(config: SegmentationConfig): Segmenter {
@@ -109,39 +111,46 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       const rfm = scoreRfm?.(contacts);
 
       // Pass 1, consent and addresses: the later checks depend on the whole list (an address
-      // opted out in any record is opted out in all of them).
+      // opted out in any record is opted out in all of them). Each valid address is read,
+      // trimmed and hashed once, here; pass 2 compares the kept text only when hashes are equal.
       const status = new Uint8Array(total);
       const hashes = readEmail ? new Int32Array(total) : undefined;
-      const addressAt = (i: number): string => (readEmail?.(contacts[i]) as string).trim();
+      /** The trimmed valid address of each item, `''` for the others (pushed: a million holes would make a slow array). */
+      const addresses: string[] = [];
+      const addressAt = (i: number): string => addresses[i];
       const optedOutWithAddress: number[] = [];
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
-        if (!isContact(contact)) { status[i] = NOT_A_CONTACT; continue; }
-        if (readEmail && hashes) {
-          const email = readEmail(contact);
-          if (isValidEmail(email)) hashes[i] = addressHash(email.trim());
-          else status[i] = INVALID_EMAIL;
+        let address: string | undefined;
+        if (!isContact(contact)) status[i] = NOT_A_CONTACT;
+        else {
+          if (readEmail && hashes) {
+            address = validAddress(readEmail(contact));
+            if (address === undefined) status[i] = INVALID_EMAIL;
+            else hashes[i] = addressHash(address);
+          }
+          if (readOptOut && isOptedOutValue(readOptOut(contact))) {
+            if (status[i] === 0 && readEmail) optedOutWithAddress.push(i);
+            status[i] = OPTED_OUT;
+          }
         }
-        if (readOptOut && isOptedOutValue(readOptOut(contact))) {
-          if (status[i] === 0 && readEmail) optedOutWithAddress.push(i);
-          status[i] = OPTED_OUT;
-        }
+        if (readEmail) addresses.push(address ?? '');
       }
       let optedOut: AddressSet | undefined;
       if (hashes && optedOutWithAddress.length > 0) {
         optedOut = new AddressSet(optedOutWithAddress.length, addressAt);
-        for (const i of optedOutWithAddress) optedOut.add(i, addressAt(i), hashes[i]);
+        for (const i of optedOutWithAddress) optedOut.add(i, addresses[i], hashes[i]);
       }
 
       // Pass 2: de-duplication, RFM, segments.
       const lists: Contact[][] = names.map(() => []);
       const notTargeted: NotTargeted = { contacts: [], reasons: [] };
-      const counts: Record<NotTargetedReason, number> = { notAContact: 0, optedOut: 0, invalidEmail: 0, duplicate: 0, noSegment: 0 };
-      const skip = (contact: unknown, reason: NotTargetedReason): void => {
-        counts[reason]++;
+      const counts = new Array<number>(REASON_CODES.length).fill(0);
+      const skip = (contact: unknown, code: number): void => {
+        counts[code - 1]++;
         if (keep) {
           notTargeted.contacts.push(contact);
-          notTargeted.reasons.push(reason);
+          notTargeted.reasons.push(REASON_CODES[code - 1]);
         }
       };
       const seen = dedupe ? new AddressSet(total, addressAt) : undefined;
@@ -149,11 +158,10 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
         if (rfm && status[i] !== NOT_A_CONTACT) (contact as Contact).rfm = rfm.scoreAt(i);
-        if (status[i] !== 0) { skip(contact, REASON_CODES[status[i] - 1]); continue; }
+        if (status[i] !== 0) { skip(contact, status[i]); continue; }
         if (hashes) {
-          const address = addressAt(i);
-          if (optedOut?.has(address, hashes[i])) { skip(contact, 'optedOut'); continue; }
-          if (seen && !seen.add(i, address, hashes[i])) { skip(contact, 'duplicate'); continue; }
+          if (optedOut?.has(addresses[i], hashes[i])) { skip(contact, OPTED_OUT); continue; }
+          if (seen && !seen.add(i, addresses[i], hashes[i])) { skip(contact, DUPLICATE); continue; }
         }
         let placed = false;
         for (let s = 0; s < segmentCount; s++) {
@@ -162,9 +170,10 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
           placed = true;
           if (!matchEvery) break;
         }
-        if (!placed) skip(contact, 'noSegment');
+        if (!placed) skip(contact, NO_SEGMENT);
       }
-      return { segments: lists, notTargeted, notTargetedCounts: counts };
+      const notTargetedCounts = Object.fromEntries(REASON_CODES.map((reason, i) => [reason, counts[i]])) as Record<NotTargetedReason, number>;
+      return { segments: lists, notTargeted, notTargetedCounts };
     },
   };
 }

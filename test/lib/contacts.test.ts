@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail } from '../../lib/contacts';
+import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail, validAddress } from '../../lib/contacts';
 
 describe('lib/contacts', () => {
   it('reads top-level and nested fields, and nothing from non-objects', () => {
@@ -12,6 +12,32 @@ describe('lib/contacts', () => {
     assert.equal(compileFieldPath('address.city')(null), undefined);
   });
 
+  it('reads keys that are not identifiers as data, and steps through lists but not through text', () => {
+    const contact = {
+      'first name': 'Ann', "o'brien": 1, 'say "hi"': 2, 'back\\slash': 3, 'line\nbreak': 4, '${x}': 5, 'a-b': 6,
+      tags: ['vip', 'news'], email: 'a@example.com', address: { 'zip code': '69001', geo: null },
+    };
+    for (const key of ['first name', "o'brien", 'say "hi"', 'back\\slash', 'line\nbreak', '${x}', 'a-b']) {
+      assert.equal(compileFieldPath(key)(contact), contact[key as keyof typeof contact], key);
+    }
+    assert.equal(compileFieldPath('address.zip code')(contact), '69001');
+    assert.equal(compileFieldPath(' address . zip code ')(contact), '69001');
+    assert.equal(compileFieldPath('tags.0')(contact), 'vip');
+    assert.equal(compileFieldPath('tags.length')(contact), 2);
+    assert.equal(compileFieldPath('email.length')(contact), undefined);
+    assert.equal(compileFieldPath('address.geo.lat')(contact), undefined);
+    assert.equal(compileFieldPath('missing')(contact), undefined);
+    assert.equal(compileFieldPath('missing.deeper')(contact), undefined);
+    // A single key reads contacts only; a list, text, a number or a boolean has no fields.
+    for (const notAContact of [['a@example.com'], 'email', 42, true, undefined]) {
+      assert.equal(compileFieldPath('email')(notAContact), undefined, String(notAContact));
+      assert.equal(compileFieldPath('0')(notAContact), undefined, String(notAContact));
+    }
+    // Readers of different fields do not interfere (each has its own generated code).
+    const readers = ['email', 'tags', 'address.zip code'].map((path) => compileFieldPath(path));
+    for (let i = 0; i < 3; i++) assert.deepEqual(readers.map((read) => read(contact)), ['a@example.com', contact.tags, '69001']);
+  });
+
   it('accepts deliverable addresses and refuses the rest', () => {
     for (const good of ['ann@example.com', 'o.brien+news@mail.example.co.uk', ' Bob@Example.com ']) {
       assert.equal(isValidEmail(good), true, good);
@@ -20,6 +46,12 @@ describe('lib/contacts', () => {
       'ann@example.com\r\nBcc: x@example.com', `${'a'.repeat(250)}@example.com`, 42, null, undefined]) {
       assert.equal(isValidEmail(bad), false, String(bad));
     }
+  });
+
+  it('gives a valid address back trimmed, and nothing for an invalid one', () => {
+    assert.equal(validAddress(' Bob@Example.com\t'), 'Bob@Example.com');
+    assert.equal(validAddress('ann@example.com'), 'ann@example.com');
+    for (const bad of ['ann@localhost', ' ', 42, null, `${'a'.repeat(250)}@example.com`]) assert.equal(validAddress(bad), undefined, String(bad));
   });
 
   it('normalises addresses for de-duplication', () => {

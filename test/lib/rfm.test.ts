@@ -95,6 +95,48 @@ describe('lib/rfm', () => {
     }
   });
 
+  it('finds the same quintiles as sorting would on long lists: ties, infinities, outliers, packed values', () => {
+    let state = 99;
+    const random = () => { state = (state * 1_103_515_245 + 12_345) % 2_147_483_648; return state / 2_147_483_648; };
+    const size = 30_000;
+    const lists: Record<string, () => unknown> = {
+      'few distinct': () => Math.floor(random() * 40),
+      'one value': () => 7,
+      'one value and missing ones': () => (random() < 0.3 ? undefined : 7),
+      'spread': () => random() * 1e6 - 5e5,
+      'one far outlier': () => (random() < 0.0001 ? 1e300 : random() * 100),
+      'outliers both sides, infinities': () => {
+        const roll = random();
+        return roll < 0.01 ? -1e308 : roll < 0.02 ? 1e308 : roll < 0.05 ? 'Infinity' : roll < 0.08 ? '-Infinity' : roll < 0.1 ? undefined : random();
+      },
+      'packed closer than a bucket': () => 1 + Math.floor(random() * 50) * Number.EPSILON,
+      'geometric': () => 2 ** -Math.floor(random() * 1000),
+      'subnormal': () => Math.floor(random() * 5) * Number.MIN_VALUE,
+    };
+    const reference = (values: number[]) => {
+      const sorted = Float64Array.from(values).sort();
+      const lowerBound = (v: number) => { let lo = 0; let hi = sorted.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] < v) lo = mid + 1; else hi = mid; } return lo; };
+      const upperBound = (v: number) => { let lo = 0; let hi = sorted.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid] <= v) lo = mid + 1; else hi = mid; } return lo; };
+      return values.map((v) => Math.ceil((5 * (lowerBound(v) + (upperBound(v) - lowerBound(v)) / 2)) / values.length));
+    };
+    const read = (value: unknown) => {
+      const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+      return Number.isNaN(number) ? Number.NEGATIVE_INFINITY : number;
+    };
+    for (const [name, next] of Object.entries(lists)) {
+      const contacts = Array.from({ length: size }, (_, i) => ({ orders: next(), totalSpent: next(), lastPurchaseDate: i }));
+      const scores = compileRfmScoring(FIELDS)(contacts);
+      const f = reference(contacts.map((c) => read(c.orders)));
+      const m = reference(contacts.map((c) => read(c.totalSpent)));
+      for (let i = 0; i < size; i++) {
+        const score = scores.scoreAt(i);
+        if (score?.f !== f[i] || score?.m !== m[i]) assert.fail(`${name}, item ${i}: ${score?.f}/${score?.m}, expected ${f[i]}/${m[i]}`);
+      }
+      assert.equal(scores.scoreAt(0)?.r, 1, name);
+      assert.equal(scores.scoreAt(size - 1)?.r, 5, name);
+    }
+  });
+
   it('maps the R x FM grid to the 11 usual labels', () => {
     assert.equal(rfmLabel(5, 5, 4), 'Champions');
     assert.equal(rfmLabel(3, 5, 5), 'Loyal');

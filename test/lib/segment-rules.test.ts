@@ -162,6 +162,32 @@ describe('lib/segment-rules', () => {
       assert.deepEqual(run([...four, { field: 'orders', op: 'gt', value: '100' }], 'any'), [1, 2, 3, 4]);
     });
 
+    it('keeps negations, nesting and empty groups apart', () => {
+      // NOT vip OR (country not in FR,DE AND (empty any-group OR orders >= 9)) OR empty all-group inside any
+      assert.deepEqual(run([
+        { field: 'vip', op: 'false' },
+        { join: 'all', rules: [
+          { field: 'country', op: 'nin', value: 'FR, DE' },
+          { join: 'any', rules: [{ join: 'any', rules: [] }, { field: 'orders', op: 'gte', value: '9' }] },
+        ] },
+      ], 'any'), [2, 4]);
+      assert.deepEqual(run([{ field: 'country', op: 'neq', value: 'FR' }, { join: 'all', rules: [] }], 'all'), [2, 4]);
+      assert.deepEqual(run([{ join: 'any', rules: [] }, { field: 'country', op: 'neq', value: 'FR' }], 'any'), [2, 4]);
+    });
+
+    it('reads fields whose names need quoting, nested or missing', () => {
+      const odd: Contact[] = [
+        { id: 1, "it's": 'yes', 'a"b': { 'c\\d': 3 } },
+        { id: 2, "it's": 'no' },
+        { id: 3, 'a"b': 'text' },
+      ];
+      const pick = (condition: Condition) => select(condition, odd);
+      assert.deepEqual(pick({ field: "it's", op: 'true' }), [1]);
+      assert.deepEqual(pick({ field: 'a"b.c\\d', op: 'gte', value: '3' }), [1]);
+      assert.deepEqual(pick({ field: 'a"b.c\\d', op: 'empty' }), [2, 3]);
+      assert.deepEqual(pick({ field: 'missing.field', op: 'nempty' }), []);
+    });
+
     it('treats an empty group as everyone (all) or no one (any)', () => {
       assert.deepEqual(run([], 'all'), [1, 2, 3, 4]);
       assert.deepEqual(run([], 'any'), []);
