@@ -71,6 +71,27 @@ describe('lib/segment', () => {
     assert.deepEqual((list[0] as Contact).rfm, { r: 1, f: 1, m: 1, score: 111, label: 'Lost' });
   });
 
+  it('gives each contact a frozen rfm shared by its cell, kept when the contact is copied into a second segment', () => {
+    const list = Array.from({ length: 10 }, (_, i) => ({
+      id: i, email: `c${i}@example.com`, lastPurchaseDate: new Date(NOW - (1 - (i % 2)) * 86_400_000), orders: 1 + (i % 2), totalSpent: 10 + (i % 2),
+    }));
+    const result = compileSegmentRules({
+      rfm: { recency: 'lastPurchaseDate', frequency: 'orders', monetary: 'totalSpent' },
+      matchMode: 'every',
+      segments: [{ name: 'All', join: 'all', rules: [] }, { name: 'All again', join: 'all', rules: [] }],
+    }).segment(list, { now: NOW });
+    const [first, second] = result.segments;
+    for (const contact of first) assert.ok(Object.isFrozen(contact.rfm));
+    // Two values of each field, five contacts each: mid-ranks 2.5 and 7.5 of 10 score 2 and 4.
+    assert.deepEqual(first[1].rfm, { r: 4, f: 4, m: 4, score: 444, label: 'Loyal' });
+    assert.deepEqual(first[0].rfm, { r: 2, f: 2, m: 2, score: 222, label: 'Hibernating' });
+    assert.equal(first[1].rfm, first[3].rfm);
+    assert.equal(first[0].rfm, first[2].rfm);
+    assert.throws(() => { (first[1].rfm as { label: string }).label = 'changed'; }, TypeError);
+    assert.notEqual(second[1], first[1]);
+    assert.equal(second[1].rfm, first[1].rfm);
+  });
+
   it('reports configuration errors as MarketingError with a code', () => {
     for (const [config, code] of [
       [{ segments, matchMode: 'sometimes' }, 'badMatchMode'],
@@ -95,6 +116,14 @@ describe('lib/segment', () => {
     assert.notEqual(copy.a.b[1], original.a.b[1]);
     assert.notEqual(copy.when, original.when);
     assert.equal(copy.buffer, buffer);
+  });
+
+  it('shares frozen objects when copying, as nothing can change them', () => {
+    const score = Object.freeze({ r: 5, f: 5, m: 5, score: 555, label: 'Champions' });
+    const original = { rfm: score, tags: ['vip'] };
+    const copy = cloneContact(original);
+    assert.equal(copy.rfm, score);
+    assert.notEqual(copy.tags, original.tags);
   });
 
   it('de-duplicates addresses exactly as normaliseEmail does', () => {
