@@ -3,7 +3,7 @@
  * duplicate), optional RFM scoring, then named segments tested in order. Everything that
  * can be decided from the configuration is decided once, in `compileSegmentRules`.
  */
-import { AddressSet, addressHash } from './address-set';
+import { AddressSet, addressHash, repeatedAddresses } from './address-set';
 import { compileFieldPath, isContact, isOptedOutValue, validAddress, type Contact } from './contacts';
 import { MarketingError } from './errors';
 import { compileRfmCollector, type RfmFields } from './rfm';
@@ -111,8 +111,8 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       const total = contacts.length;
       // Pass 1, consent, addresses and RFM values: the later checks depend on the whole list (an
       // address opted out in any record is opted out in all of them; RFM ranks every contact).
-      // Each valid address is read, trimmed and hashed once, here; pass 2 compares the kept
-      // text only when hashes are equal.
+      // Each valid address is read, trimmed and hashed once, here; the opt-out and duplicate
+      // checks compare the kept text only when hashes are equal.
       const rfmValues = collectRfm?.(total);
       const status = new Uint8Array(total);
       const hashes = readEmail ? new Int32Array(total) : undefined;
@@ -120,6 +120,9 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       const addresses: string[] = [];
       const addressAt = (i: number): string => addresses[i];
       const optedOutWithAddress: number[] = [];
+      /** Positions with a valid address, for de-duplication. */
+      const withAddress = dedupe ? new Int32Array(total) : undefined;
+      let addressCount = 0;
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
         let address: string | undefined;
@@ -129,7 +132,10 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
           if (readEmail && hashes) {
             address = validAddress(readEmail(contact));
             if (address === undefined) status[i] = INVALID_EMAIL;
-            else hashes[i] = addressHash(address);
+            else {
+              hashes[i] = addressHash(address);
+              if (withAddress) withAddress[addressCount++] = i;
+            }
           }
           if (readOptOut && isOptedOutValue(readOptOut(contact))) {
             if (status[i] === 0 && readEmail) optedOutWithAddress.push(i);
@@ -145,7 +151,12 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         for (const i of optedOutWithAddress) optedOut.add(i, addresses[i], hashes[i]);
       }
 
-      // Pass 2: de-duplication, RFM, segments.
+      // An address repeats an earlier one among the contacts that pass 1 kept and no opt-out
+      // removes exactly when it repeats an earlier valid address of the whole list: a record
+      // with that address opted out would have opted the address out.
+      const repeated = withAddress && hashes ? repeatedAddresses(withAddress.subarray(0, addressCount), hashes, addressAt, total) : undefined;
+
+      // Pass 2: RFM, de-duplication, segments.
       const lists: Contact[][] = names.map(() => []);
       const notTargeted: NotTargeted = { contacts: [], reasons: [] };
       const counts = new Array<number>(REASON_CODES.length).fill(0);
@@ -156,7 +167,6 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
           notTargeted.reasons.push(REASON_CODES[code - 1]);
         }
       };
-      const seen = dedupe ? new AddressSet(total, addressAt) : undefined;
       const segmentCount = predicates.length;
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
@@ -164,7 +174,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         if (status[i] !== 0) { skip(contact, status[i]); continue; }
         if (hashes) {
           if (optedOut?.has(addresses[i], hashes[i])) { skip(contact, OPTED_OUT); continue; }
-          if (seen && !seen.add(i, addresses[i], hashes[i])) { skip(contact, DUPLICATE); continue; }
+          if (repeated?.[i] === 1) { skip(contact, DUPLICATE); continue; }
         }
         let placed = false;
         for (let s = 0; s < segmentCount; s++) {

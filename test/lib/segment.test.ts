@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AddressSet, addressHash } from '../../lib/address-set';
+import { AddressSet, addressHash, repeatedAddresses } from '../../lib/address-set';
 import { isValidEmail, normaliseEmail, type Contact } from '../../lib/contacts';
 import { isMarketingError } from '../../lib/errors';
 import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
@@ -141,6 +141,28 @@ describe('lib/segment', () => {
     assert.equal(set.size, reference.size);
     assert.equal(set.has('USER.5@example.com', addressHash('USER.5@example.com')), true);
     assert.equal(set.has('user.5@example.org', addressHash('user.5@example.org')), false);
+  });
+
+  it('finds repeated addresses exactly as normaliseEmail does, first occurrence kept, across positions without address', () => {
+    const addresses: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const local = `user.${(i * 7919) % 2300}`;
+      addresses.push(i % 11 === 0 ? '' : i % 3 === 0 ? `${local.toUpperCase()}@Example.COM` : `${local}@example.com`);
+    }
+    const ids = Int32Array.from(addresses.flatMap((address, i) => (address === '' ? [] : [i])));
+    const hashes = Int32Array.from(addresses, (address) => addressHash(address));
+    const repeated = repeatedAddresses(ids, hashes, (i) => addresses[i], addresses.length);
+    const reference = new Set<string>();
+    const expected = addresses.map((address) => (address === '' ? 0
+      : reference.has(normaliseEmail(address)) ? 1 : (reference.add(normaliseEmail(address)), 0)));
+    assert.deepEqual([...repeated], expected);
+    assert.ok(expected.includes(1) && expected.includes(0));
+  });
+
+  it('finds repeated addresses among equal hashes by comparing the text', () => {
+    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com', 'B@example.com', 'a@example.com'];
+    const repeated = repeatedAddresses(Int32Array.from(list.keys()), new Int32Array(list.length).fill(-7), (i) => list[i], list.length);
+    assert.deepEqual([...repeated], [0, 0, 1, 0, 1, 1]);
   });
 
   it('confirms equal hashes by comparing the addresses', () => {
