@@ -3,10 +3,10 @@
  * duplicate), optional RFM scoring, then named segments tested in order. Everything that
  * can be decided from the configuration is decided once, in `compileSegmentRules`.
  */
-import { AddressSet, addressHash } from './address-set';
+import { AddressSet, addressHash, repeatedAddresses } from './address-set';
 import { compileFieldPath, isContact, isOptedOutValue, validAddress, type Contact } from './contacts';
 import { MarketingError } from './errors';
-import { compileRfmScoring, type RfmFields } from './rfm';
+import { compileRfmCollector, type RfmFields } from './rfm';
 import { compileRuleGroup, type ContactPredicate, type RuleGroup } from './segment-rules';
 
 export interface SegmentDefinition extends RuleGroup {
@@ -60,12 +60,13 @@ export interface Segmenter {
 /**
  * A deep copy of a contact's plain data (objects, arrays, dates). Used when one contact
  * joins several segments, so that changing it in one segment's flow cannot change it in
- * another's. Other objects (class instances, buffers) are shared, not copied.
+ * another's. Other objects (class instances, buffers) are shared, not copied, and so are
+ * frozen objects (such as the `rfm` scores): nothing can change them.
  */
 export function cloneContact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(cloneContact) as T;
   if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !Object.isFrozen(value)) {
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(value)) copy[key] = cloneContact((value as Record<string, unknown>)[key]);
     return copy as T;
@@ -100,7 +101,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   const readOptOut = optOutField ? compileFieldPath(optOutField) : undefined;
   const readEmail = emailField ? compileFieldPath(emailField) : undefined;
   const dedupe = readEmail !== undefined && config.dedupe !== false;
-  const scoreRfm = config.rfm ? compileRfmScoring(checkRfmFields(config.rfm)) : undefined;
+  const collectRfm = config.rfm ? compileRfmCollector(checkRfmFields(config.rfm)) : undefined;
 
   return {
     names,
@@ -108,26 +109,33 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       const now = options.now ?? Date.now();
       const keep = options.keepNotTargeted === true;
       const total = contacts.length;
-      const rfm = scoreRfm?.(contacts);
-
-      // Pass 1, consent and addresses: the later checks depend on the whole list (an address
-      // opted out in any record is opted out in all of them). Each valid address is read,
-      // trimmed and hashed once, here; pass 2 compares the kept text only when hashes are equal.
+      // Pass 1, consent, addresses and RFM values: the later checks depend on the whole list (an
+      // address opted out in any record is opted out in all of them; RFM ranks every contact).
+      // Each valid address is read, trimmed and hashed once, here; the opt-out and duplicate
+      // checks compare the kept text only when hashes are equal.
+      const rfmValues = collectRfm?.(total);
       const status = new Uint8Array(total);
       const hashes = readEmail ? new Int32Array(total) : undefined;
       /** The trimmed valid address of each item, `''` for the others (pushed: a million holes would make a slow array). */
       const addresses: string[] = [];
       const addressAt = (i: number): string => addresses[i];
       const optedOutWithAddress: number[] = [];
+      /** Positions with a valid address, for de-duplication. */
+      const withAddress = dedupe ? new Int32Array(total) : undefined;
+      let addressCount = 0;
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
         let address: string | undefined;
         if (!isContact(contact)) status[i] = NOT_A_CONTACT;
         else {
+          rfmValues?.add(i, contact);
           if (readEmail && hashes) {
             address = validAddress(readEmail(contact));
             if (address === undefined) status[i] = INVALID_EMAIL;
-            else hashes[i] = addressHash(address);
+            else {
+              hashes[i] = addressHash(address);
+              if (withAddress) withAddress[addressCount++] = i;
+            }
           }
           if (readOptOut && isOptedOutValue(readOptOut(contact))) {
             if (status[i] === 0 && readEmail) optedOutWithAddress.push(i);
@@ -136,13 +144,19 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         }
         if (readEmail) addresses.push(address ?? '');
       }
+      const rfm = rfmValues?.scores();
       let optedOut: AddressSet | undefined;
       if (hashes && optedOutWithAddress.length > 0) {
         optedOut = new AddressSet(optedOutWithAddress.length, addressAt);
         for (const i of optedOutWithAddress) optedOut.add(i, addresses[i], hashes[i]);
       }
 
-      // Pass 2: de-duplication, RFM, segments.
+      // An address repeats an earlier one among the contacts that pass 1 kept and no opt-out
+      // removes exactly when it repeats an earlier valid address of the whole list: a record
+      // with that address opted out would have opted the address out.
+      const repeated = withAddress && hashes ? repeatedAddresses(withAddress.subarray(0, addressCount), hashes, addressAt, total) : undefined;
+
+      // Pass 2: RFM, de-duplication, segments.
       const lists: Contact[][] = names.map(() => []);
       const notTargeted: NotTargeted = { contacts: [], reasons: [] };
       const counts = new Array<number>(REASON_CODES.length).fill(0);
@@ -153,7 +167,6 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
           notTargeted.reasons.push(REASON_CODES[code - 1]);
         }
       };
-      const seen = dedupe ? new AddressSet(total, addressAt) : undefined;
       const segmentCount = predicates.length;
       for (let i = 0; i < total; i++) {
         const contact = contacts[i];
@@ -161,7 +174,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         if (status[i] !== 0) { skip(contact, status[i]); continue; }
         if (hashes) {
           if (optedOut?.has(addresses[i], hashes[i])) { skip(contact, OPTED_OUT); continue; }
-          if (seen && !seen.add(i, addresses[i], hashes[i])) { skip(contact, DUPLICATE); continue; }
+          if (repeated?.[i] === 1) { skip(contact, DUPLICATE); continue; }
         }
         let placed = false;
         for (let s = 0; s < segmentCount; s++) {

@@ -107,7 +107,12 @@ export = function (RED: NodeAPI) {
       return out;
     }
 
-    /** One message per contact per segment, with `msg.parts` for a core Join in automatic mode. */
+    /**
+     * One message per contact per segment, with `msg.parts` for a core Join in automatic mode.
+     * The messages of one segment (of one reason, on "not targeted") share one frozen
+     * `msg.segment`: a million messages then carry a million fewer objects for the garbage
+     * collector, and frozen, no flow can change it for the others.
+     */
     function* eachContactMessages(msg: NodeMessageInFlow, names: readonly string[], result: SegmentationResult):
       Generator<[number, NodeMessage]> {
       const outerParts = (msg as { parts?: unknown }).parts;
@@ -118,8 +123,9 @@ export = function (RED: NodeAPI) {
         const contacts = result.segments[s];
         if (!isWired(s)) continue;
         const id = RED.util.generateId();
+        const segment = Object.freeze({ name: names[s], index: s, size: contacts.length });
         for (let i = 0; i < contacts.length; i++) {
-          const out = outputMessage(msg, contacts[i], { name: names[s], index: s, size: contacts.length });
+          const out = outputMessage(msg, contacts[i], segment);
           out.contact = contacts[i];
           out.parts = partsOf(id, i, contacts.length);
           yield [s, out as NodeMessage];
@@ -129,8 +135,10 @@ export = function (RED: NodeAPI) {
       const { contacts, reasons } = result.notTargeted;
       if (!notTargetedOutput || !isWired(port)) return;
       const id = RED.util.generateId();
+      const segmentOf = new Map(NOT_TARGETED_REASONS.map((reason) =>
+        [reason, Object.freeze({ name: NOT_TARGETED, index: port, size: contacts.length, reason })]));
       for (let i = 0; i < contacts.length; i++) {
-        const out = outputMessage(msg, contacts[i], { name: NOT_TARGETED, index: port, size: contacts.length, reason: reasons[i] });
+        const out = outputMessage(msg, contacts[i], segmentOf.get(reasons[i]) as SegmentInfo);
         out.contact = contacts[i];
         out.parts = partsOf(id, i, contacts.length);
         yield [port, out as NodeMessage];

@@ -44,6 +44,19 @@ describe('lib/rfm', () => {
     ]);
   });
 
+  it('gives every contact of one cell the same frozen score object', () => {
+    const contacts = Array.from({ length: 20 }, (_, i) => ({ lastPurchaseDate: 1000 + (i % 10), orders: i % 10, totalSpent: i % 10 }));
+    const scores = compileRfmScoring(FIELDS)(contacts);
+    for (let i = 0; i < 10; i++) {
+      const score = scores.scoreAt(i);
+      assert.ok(Object.isFrozen(score));
+      assert.equal(scores.scoreAt(i + 10), score);
+      const cell = 1 + Math.floor(i / 2);
+      assert.deepEqual(score, { r: cell, f: cell, m: cell, score: cell * 111, label: rfmLabel(cell, cell, cell) });
+    }
+    assert.throws(() => { (scores.scoreAt(0) as { r: number }).r = 5; }, TypeError);
+  });
+
   it('gives ties one score, a single contact the middle score, and missing values the lowest', () => {
     const same = Array.from({ length: 7 }, () => ({ lastPurchaseDate: '2024-05-01', orders: 2, totalSpent: 50 }));
     const sameScores = compileRfmScoring(FIELDS)(same);

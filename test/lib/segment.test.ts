@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AddressSet, addressHash } from '../../lib/address-set';
+import { AddressSet, addressHash, repeatedAddresses } from '../../lib/address-set';
 import { isValidEmail, normaliseEmail, type Contact } from '../../lib/contacts';
 import { isMarketingError } from '../../lib/errors';
 import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
@@ -71,6 +71,27 @@ describe('lib/segment', () => {
     assert.deepEqual((list[0] as Contact).rfm, { r: 1, f: 1, m: 1, score: 111, label: 'Lost' });
   });
 
+  it('gives each contact a frozen rfm shared by its cell, kept when the contact is copied into a second segment', () => {
+    const list = Array.from({ length: 10 }, (_, i) => ({
+      id: i, email: `c${i}@example.com`, lastPurchaseDate: new Date(NOW - (1 - (i % 2)) * 86_400_000), orders: 1 + (i % 2), totalSpent: 10 + (i % 2),
+    }));
+    const result = compileSegmentRules({
+      rfm: { recency: 'lastPurchaseDate', frequency: 'orders', monetary: 'totalSpent' },
+      matchMode: 'every',
+      segments: [{ name: 'All', join: 'all', rules: [] }, { name: 'All again', join: 'all', rules: [] }],
+    }).segment(list, { now: NOW });
+    const [first, second] = result.segments;
+    for (const contact of first) assert.ok(Object.isFrozen(contact.rfm));
+    // Two values of each field, five contacts each: mid-ranks 2.5 and 7.5 of 10 score 2 and 4.
+    assert.deepEqual(first[1].rfm, { r: 4, f: 4, m: 4, score: 444, label: 'Loyal' });
+    assert.deepEqual(first[0].rfm, { r: 2, f: 2, m: 2, score: 222, label: 'Hibernating' });
+    assert.equal(first[1].rfm, first[3].rfm);
+    assert.equal(first[0].rfm, first[2].rfm);
+    assert.throws(() => { (first[1].rfm as { label: string }).label = 'changed'; }, TypeError);
+    assert.notEqual(second[1], first[1]);
+    assert.equal(second[1].rfm, first[1].rfm);
+  });
+
   it('reports configuration errors as MarketingError with a code', () => {
     for (const [config, code] of [
       [{ segments, matchMode: 'sometimes' }, 'badMatchMode'],
@@ -97,6 +118,14 @@ describe('lib/segment', () => {
     assert.equal(copy.buffer, buffer);
   });
 
+  it('shares frozen objects when copying, as nothing can change them', () => {
+    const score = Object.freeze({ r: 5, f: 5, m: 5, score: 555, label: 'Champions' });
+    const original = { rfm: score, tags: ['vip'] };
+    const copy = cloneContact(original);
+    assert.equal(copy.rfm, score);
+    assert.notEqual(copy.tags, original.tags);
+  });
+
   it('de-duplicates addresses exactly as normaliseEmail does', () => {
     const addresses: string[] = [];
     for (let i = 0; i < 3000; i++) {
@@ -112,6 +141,28 @@ describe('lib/segment', () => {
     assert.equal(set.size, reference.size);
     assert.equal(set.has('USER.5@example.com', addressHash('USER.5@example.com')), true);
     assert.equal(set.has('user.5@example.org', addressHash('user.5@example.org')), false);
+  });
+
+  it('finds repeated addresses exactly as normaliseEmail does, first occurrence kept, across positions without address', () => {
+    const addresses: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const local = `user.${(i * 7919) % 2300}`;
+      addresses.push(i % 11 === 0 ? '' : i % 3 === 0 ? `${local.toUpperCase()}@Example.COM` : `${local}@example.com`);
+    }
+    const ids = Int32Array.from(addresses.flatMap((address, i) => (address === '' ? [] : [i])));
+    const hashes = Int32Array.from(addresses, (address) => addressHash(address));
+    const repeated = repeatedAddresses(ids, hashes, (i) => addresses[i], addresses.length);
+    const reference = new Set<string>();
+    const expected = addresses.map((address) => (address === '' ? 0
+      : reference.has(normaliseEmail(address)) ? 1 : (reference.add(normaliseEmail(address)), 0)));
+    assert.deepEqual([...repeated], expected);
+    assert.ok(expected.includes(1) && expected.includes(0));
+  });
+
+  it('finds repeated addresses among equal hashes by comparing the text', () => {
+    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com', 'B@example.com', 'a@example.com'];
+    const repeated = repeatedAddresses(Int32Array.from(list.keys()), new Int32Array(list.length).fill(-7), (i) => list[i], list.length);
+    assert.deepEqual([...repeated], [0, 0, 1, 0, 1, 1]);
   });
 
   it('confirms equal hashes by comparing the addresses', () => {

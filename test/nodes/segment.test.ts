@@ -187,6 +187,32 @@ describe('marketing-segment node', function () {
       assert.equal((rest.segment as { reason: string }).reason, 'noSegment');
     });
 
+    it('one message per contact: the messages of a segment, or of a reason, share one frozen msg.segment', async () => {
+      const flow = segmentFlow({ segments, matchMode: 'first', outputMode: 'each', notTargetedOutput: true }, 3, (port) => [`out${port}`]);
+      for (let port = 0; port < 3; port++) flow.push({ id: `out${port}`, type: 'helper' });
+      await loadFlow([segmentNode], flow);
+      const outputs = [collect('out0', 3), collect('out1', 1), collect('out2', 4)];
+      const more = [
+        { id: 'f', email: 'not an address', country: 'FR' },
+        { id: 'g', email: 'g@example.com', country: 'FR', unsubscribed: true },
+        { id: 'h', email: 'h@example.com', country: 'IT' },
+      ];
+      helper.getNode('seg').receive({ payload: [...list(), ...more], referenceTime: NOW });
+      const [france, , rest] = await Promise.all(outputs);
+      for (const msg of france) {
+        assert.equal(msg.segment, france[0].segment);
+        assert.ok(Object.isFrozen(msg.segment));
+      }
+      assert.deepEqual(france[0].segment, { name: 'France', index: 0, size: 3 });
+      assert.throws(() => { (france[0].segment as { size: number }).size = 0; }, TypeError);
+      const byId = new Map(rest.map((msg) => [(msg.payload as { id: string }).id, msg.segment]));
+      assert.deepEqual(byId.get('f'), { name: 'not targeted', index: 2, size: 4, reason: 'invalidEmail' });
+      assert.deepEqual(byId.get('g'), { name: 'not targeted', index: 2, size: 4, reason: 'optedOut' });
+      assert.deepEqual(byId.get('e'), { name: 'not targeted', index: 2, size: 4, reason: 'noSegment' });
+      assert.equal(byId.get('e'), byId.get('h'));
+      assert.notEqual(byId.get('e'), byId.get('f'));
+    });
+
     it('every match: contacts in several segments, each segment rebuilt by Join, no shared objects', async () => {
       await loadFlow([segmentNode, splitJoinNodes], joinFlow('every'));
       const lists = [collect('list0', 1), collect('list1', 1), collect('list2', 1)];
