@@ -13,14 +13,15 @@
  * before the list was built, compared with the list's own size on the heap.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Contact } from '../lib/contacts';
 import { compileSegmentRules, type SegmentationConfig, type SegmentationResult, type SegmentDefinition } from '../lib/segment';
 import type { Condition } from '../lib/segment-rules';
+import { installPackageLink } from '../test/support/package-link';
 import { GENERATED_NOW, generateContacts } from './contacts';
 
 // ---- the segmentation ------------------------------------------------------------------------
@@ -189,9 +190,7 @@ interface EmbeddedNodeRed {
 async function startNodeRed(flow: object[]): Promise<EmbeddedNodeRed> {
   const RED = (await import('node-red')).default;
   const userDir = mkdtempSync(join(tmpdir(), 'marketing-bench-'));
-  const link = join(userDir, 'node_modules', '@smart-marketing', 'node-red-marketing-automation');
-  mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(resolve(__dirname, '..', '..'), link, 'dir');
+  installPackageLink(userDir);
   const tab = { id: 'tab', type: 'tab', label: 'bench' };
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify([tab, ...flow.map((node) => ({ z: 'tab', x: 100, y: 100, ...node }))]));
   RED.init(createServer(), {
