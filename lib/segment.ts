@@ -3,11 +3,11 @@
  * duplicate), optional RFM scoring, then named segments tested in order. Everything that
  * can be decided from the configuration is decided once, in `compileSegmentRules`.
  */
-import { AddressSet, addressHash, repeatedAddresses } from './address-set';
-import { compileFieldPath, isContact, isOptedOutValue, validAddress, type Contact } from './contacts';
+import { AddressOccurrences } from './address-groups';
+import { compileFieldPath, isContact, isOptedOutValue, validAddressHash, type Contact } from './contacts';
 import { MarketingError } from './errors';
-import { compileRfmCollector, type RfmFields } from './rfm';
-import { compileRuleGroup, type ContactPredicate, type RuleGroup } from './segment-rules';
+import { compileRfmCollector, type RfmFields, type RfmScores } from './rfm';
+import { compileSegmentMatcher, readsField, type RuleGroup, type SegmentMatcher } from './segment-rules';
 
 export interface SegmentDefinition extends RuleGroup {
   name: string;
@@ -64,11 +64,16 @@ export interface Segmenter {
  * frozen objects (such as the `rfm` scores): nothing can change them.
  */
 export function cloneContact<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(cloneContact) as T;
   if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !Object.isFrozen(value)) {
-    const copy: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) copy[key] = cloneContact((value as Record<string, unknown>)[key]);
+  if (Object.getPrototypeOf(value) === Object.prototype && !Object.isFrozen(value)) {
+    // A spread copies the fields at once (V8 reuses the object's shape); only objects inside need more.
+    const copy: Record<string, unknown> = { ...value };
+    for (const key of Object.keys(copy)) {
+      const field = copy[key];
+      if (typeof field === 'object' && field !== null) copy[key] = cloneContact(field);
+    }
     return copy as T;
   }
   return value;
@@ -78,7 +83,7 @@ function field(value: string | undefined, fallback: string): string {
   return (value ?? fallback).trim();
 }
 
-/** Per-contact status codes of the hygiene pass: 0 means targetable so far, else 1 + the reason's index. */
+/** Per-contact status codes: 0 means targetable so far, else 1 + the reason's index. */
 const REASON_CODES: readonly NotTargetedReason[] = NOT_TARGETED_REASONS;
 const NOT_A_CONTACT = 1 + REASON_CODES.indexOf('notAContact');
 const OPTED_OUT = 1 + REASON_CODES.indexOf('optedOut');
@@ -86,12 +91,22 @@ const INVALID_EMAIL = 1 + REASON_CODES.indexOf('invalidEmail');
 const DUPLICATE = 1 + REASON_CODES.indexOf('duplicate');
 const NO_SEGMENT = 1 + REASON_CODES.indexOf('noSegment');
 
+/** What the first pass over a list learns of each item. */
+interface ListScan {
+  /** A status code per item: a reason it is not targeted, or 0. */
+  status: Uint8Array;
+  matches: SegmentMatches;
+  /** The valid addresses, when an address check needs the whole list. */
+  addresses?: AddressOccurrences;
+  rfm?: RfmScores;
+}
+
 /** Compiles the segments' rules and the consent, hygiene and RFM settings, once per deploy. */
 export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   const segments = Array.isArray(config.segments) ? config.segments : [];
   const names = segments.map((segment, i) => (typeof segment.name === 'string' && segment.name.trim()) || `segment ${i + 1}`);
-  const predicates: ContactPredicate[] = segments.map((segment, i) => compileRuleGroup(segment, names[i]));
   const matchEvery = config.matchMode === 'every';
+  const matcher = compileSegmentMatcher(segments, names, !matchEvery);
   if (config.matchMode !== undefined && config.matchMode !== 'first' && !matchEvery) {
     throw new MarketingError('badMatchMode', `Match mode "${String(config.matchMode)}" must be "first" or "every"`,
       { mode: String(config.matchMode) });
@@ -102,93 +117,123 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   const readEmail = emailField ? compileFieldPath(emailField) : undefined;
   const dedupe = readEmail !== undefined && config.dedupe !== false;
   const collectRfm = config.rfm ? compileRfmCollector(checkRfmFields(config.rfm)) : undefined;
+  // Rules that read `rfm` wait for the scores, which need the whole list; all others are tested
+  // in the first pass, while the contact's fields are still in the processor's cache.
+  const rulesAfterRfm = collectRfm !== undefined && segments.some((segment) => readsField(segment, 'rfm'));
+
+  /**
+   * Pass 1: consent, addresses, RFM values and (most often) the rules. The checks that depend
+   * on the whole list (an address opted out in any record is opted out in all of them, RFM
+   * ranks every contact) only gather here what they need.
+   */
+  function scan(contacts: readonly unknown[], now: number): ListScan {
+    const total = contacts.length;
+    const status = new Uint8Array(total);
+    const matches = new SegmentMatches(total, segments.length, matcher);
+    const addresses = readEmail && (dedupe || readOptOut) ? new AddressOccurrences(total) : undefined;
+    const rfmValues = collectRfm?.(total);
+    for (let i = 0; i < total; i++) {
+      const contact = contacts[i];
+      if (!isContact(contact)) {
+        status[i] = NOT_A_CONTACT;
+        continue;
+      }
+      rfmValues?.add(i, contact);
+      let code = 0;
+      if (readEmail) {
+        const hash = validAddressHash(readEmail(contact));
+        if (hash !== hash) code = INVALID_EMAIL; // NaN
+        else addresses?.add(i, hash);
+      }
+      if (readOptOut && isOptedOutValue(readOptOut(contact))) code = OPTED_OUT;
+      if (code === 0 && !rulesAfterRfm && !matches.test(i, contact, now)) code = NO_SEGMENT;
+      status[i] = code;
+    }
+    return { status, matches, addresses, rfm: rfmValues?.scores() };
+  }
+
+  /** Opt-outs that travel with an address, and repeated addresses: the first record of an address is the one kept. */
+  function checkAddresses(contacts: readonly unknown[], { status, addresses }: ListScan): void {
+    const addressOf = (i: number) => (readEmail?.(contacts[i]) as string).trim();
+    const optedOut = (i: number) => status[i] === OPTED_OUT;
+    addresses?.resolve(addressOf, optedOut, dedupe, (i, verdict) => {
+      // A reason found earlier stands; "no segment" only means the rules were tested first.
+      if (status[i] === 0 || status[i] === NO_SEGMENT) status[i] = verdict === 'optedOut' ? OPTED_OUT : DUPLICATE;
+    });
+  }
+
+  /** Pass 2: RFM scores, the rules that read them, and the lists. */
+  function place(contacts: readonly unknown[], { status, matches, rfm }: ListScan, now: number, keep: boolean): SegmentationResult {
+    const lists: Contact[][] = names.map(() => []);
+    const notTargeted: NotTargeted = { contacts: [], reasons: [] };
+    const counts = new Array<number>(REASON_CODES.length).fill(0);
+    for (let i = 0; i < contacts.length; i++) {
+      const contact = contacts[i];
+      let code = status[i];
+      if (code !== NOT_A_CONTACT) {
+        if (rfm) (contact as Contact).rfm = rfm.scoreAt(i);
+        if (code === 0) {
+          if (rulesAfterRfm) matches.test(i, contact as Contact, now);
+          if (matches.place(i, contact as Contact, lists)) continue;
+          code = NO_SEGMENT;
+        }
+      }
+      counts[code - 1]++;
+      if (keep) {
+        notTargeted.contacts.push(contact);
+        notTargeted.reasons.push(REASON_CODES[code - 1]);
+      }
+    }
+    const notTargetedCounts = Object.fromEntries(REASON_CODES.map((reason, i) => [reason, counts[i]])) as Record<NotTargetedReason, number>;
+    return { segments: lists, notTargeted, notTargetedCounts };
+  }
 
   return {
     names,
     segment(contacts, options = {}) {
       const now = options.now ?? Date.now();
-      const keep = options.keepNotTargeted === true;
-      const total = contacts.length;
-      // Pass 1, consent, addresses and RFM values: the later checks depend on the whole list (an
-      // address opted out in any record is opted out in all of them; RFM ranks every contact).
-      // Each valid address is read, trimmed and hashed once, here; the opt-out and duplicate
-      // checks compare the kept text only when hashes are equal.
-      const rfmValues = collectRfm?.(total);
-      const status = new Uint8Array(total);
-      const hashes = readEmail ? new Int32Array(total) : undefined;
-      /** The trimmed valid address of each item, `''` for the others (pushed: a million holes would make a slow array). */
-      const addresses: string[] = [];
-      const addressAt = (i: number): string => addresses[i];
-      const optedOutWithAddress: number[] = [];
-      /** Positions with a valid address, for de-duplication. */
-      const withAddress = dedupe ? new Int32Array(total) : undefined;
-      let addressCount = 0;
-      for (let i = 0; i < total; i++) {
-        const contact = contacts[i];
-        let address: string | undefined;
-        if (!isContact(contact)) status[i] = NOT_A_CONTACT;
-        else {
-          rfmValues?.add(i, contact);
-          if (readEmail && hashes) {
-            address = validAddress(readEmail(contact));
-            if (address === undefined) status[i] = INVALID_EMAIL;
-            else {
-              hashes[i] = addressHash(address);
-              if (withAddress) withAddress[addressCount++] = i;
-            }
-          }
-          if (readOptOut && isOptedOutValue(readOptOut(contact))) {
-            if (status[i] === 0 && readEmail) optedOutWithAddress.push(i);
-            status[i] = OPTED_OUT;
-          }
-        }
-        if (readEmail) addresses.push(address ?? '');
-      }
-      const rfm = rfmValues?.scores();
-      let optedOut: AddressSet | undefined;
-      if (hashes && optedOutWithAddress.length > 0) {
-        optedOut = new AddressSet(optedOutWithAddress.length, addressAt);
-        for (const i of optedOutWithAddress) optedOut.add(i, addresses[i], hashes[i]);
-      }
-
-      // An address repeats an earlier one among the contacts that pass 1 kept and no opt-out
-      // removes exactly when it repeats an earlier valid address of the whole list: a record
-      // with that address opted out would have opted the address out.
-      const repeated = withAddress && hashes ? repeatedAddresses(withAddress.subarray(0, addressCount), hashes, addressAt, total) : undefined;
-
-      // Pass 2: RFM, de-duplication, segments.
-      const lists: Contact[][] = names.map(() => []);
-      const notTargeted: NotTargeted = { contacts: [], reasons: [] };
-      const counts = new Array<number>(REASON_CODES.length).fill(0);
-      const skip = (contact: unknown, code: number): void => {
-        counts[code - 1]++;
-        if (keep) {
-          notTargeted.contacts.push(contact);
-          notTargeted.reasons.push(REASON_CODES[code - 1]);
-        }
-      };
-      const segmentCount = predicates.length;
-      for (let i = 0; i < total; i++) {
-        const contact = contacts[i];
-        if (rfm && status[i] !== NOT_A_CONTACT) (contact as Contact).rfm = rfm.scoreAt(i);
-        if (status[i] !== 0) { skip(contact, status[i]); continue; }
-        if (hashes) {
-          if (optedOut?.has(addresses[i], hashes[i])) { skip(contact, OPTED_OUT); continue; }
-          if (repeated?.[i] === 1) { skip(contact, DUPLICATE); continue; }
-        }
-        let placed = false;
-        for (let s = 0; s < segmentCount; s++) {
-          if (!predicates[s](contact as Contact, now)) continue;
-          lists[s].push(placed ? cloneContact(contact as Contact) : contact as Contact);
-          placed = true;
-          if (!matchEvery) break;
-        }
-        if (!placed) skip(contact, NO_SEGMENT);
-      }
-      const notTargetedCounts = Object.fromEntries(REASON_CODES.map((reason, i) => [reason, counts[i]])) as Record<NotTargetedReason, number>;
-      return { segments: lists, notTargeted, notTargetedCounts };
+      const list = scan(contacts, now);
+      checkAddresses(contacts, list);
+      return place(contacts, list, now, options.keepNotTargeted === true);
     },
   };
+}
+
+/**
+ * The segments each contact of a list matched, one bit per segment: a list's verdicts wait
+ * here between the pass that tests the rules and the one that builds the lists.
+ */
+class SegmentMatches {
+  private readonly words: number;
+  private readonly bits: Uint32Array;
+
+  constructor(total: number, segmentCount: number, private readonly matcher: SegmentMatcher) {
+    this.words = Math.ceil(segmentCount / 32);
+    this.bits = new Uint32Array(total * this.words);
+  }
+
+  /** Tests the contact at `index`; false when it matched no segment. */
+  test(index: number, contact: Contact, now: number): boolean {
+    return this.matcher(contact, now, this.bits, index * this.words);
+  }
+
+  /**
+   * Adds the contact at `index` to the lists of its segments, in segment order: the first gets
+   * the contact itself, the others a copy. False when it matched none.
+   */
+  place(index: number, contact: Contact, lists: Contact[][]): boolean {
+    let placed = false;
+    for (let w = 0; w < this.words; w++) {
+      let bits = this.bits[index * this.words + w];
+      while (bits !== 0) {
+        const lowest = bits & -bits;
+        bits ^= lowest;
+        lists[w * 32 + 31 - Math.clz32(lowest)].push(placed ? cloneContact(contact) : contact);
+        placed = true;
+      }
+    }
+    return placed;
+  }
 }
 
 function checkRfmFields(fields: RfmFields): RfmFields {

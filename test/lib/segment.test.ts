@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { AddressSet, addressHash, repeatedAddresses } from '../../lib/address-set';
-import { isValidEmail, normaliseEmail, type Contact } from '../../lib/contacts';
+import { AddressOccurrences, type AddressVerdict } from '../../lib/address-groups';
+import { normaliseEmail, validAddressHash, type Contact } from '../../lib/contacts';
 import { isMarketingError } from '../../lib/errors';
 import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
 
@@ -126,49 +126,45 @@ describe('lib/segment', () => {
     assert.notEqual(copy.tags, original.tags);
   });
 
-  it('de-duplicates addresses exactly as normaliseEmail does', () => {
-    const addresses: string[] = [];
-    for (let i = 0; i < 3000; i++) {
-      const local = `user.${i % 1700}`;
-      addresses.push(i % 3 === 0 ? ` ${local.toUpperCase()}@Example.COM ` : `${local}@example.com`);
-    }
-    const valid = addresses.filter((address) => isValidEmail(address));
-    const set = new AddressSet(valid.length, (i) => valid[i].trim());
-    const kept = valid.filter((address, i) => set.add(i, address.trim(), addressHash(address.trim())));
-    const reference = new Set<string>();
-    const expected = valid.filter((address) => !reference.has(normaliseEmail(address)) && reference.add(normaliseEmail(address)));
-    assert.deepEqual(kept, expected);
-    assert.equal(set.size, reference.size);
-    assert.equal(set.has('USER.5@example.com', addressHash('USER.5@example.com')), true);
-    assert.equal(set.has('user.5@example.org', addressHash('user.5@example.org')), false);
-  });
+  /** The verdicts of grouping `addresses` (by position; `''` has no address), as an array. */
+  function verdicts(addresses: string[], optedOut: (i: number) => boolean, repeats: boolean, hash = validAddressHash): (AddressVerdict | 0)[] {
+    const occurrences = new AddressOccurrences(addresses.length);
+    addresses.forEach((address, i) => { if (address !== '') occurrences.add(i, hash(address)); });
+    const result: (AddressVerdict | 0)[] = addresses.map(() => 0);
+    occurrences.resolve((i) => addresses[i].trim(), optedOut, repeats, (i, verdict) => {
+      assert.equal(result[i], 0, `one verdict per position (${i})`);
+      result[i] = verdict;
+    });
+    return result;
+  }
 
   it('finds repeated addresses exactly as normaliseEmail does, first occurrence kept, across positions without address', () => {
     const addresses: string[] = [];
     for (let i = 0; i < 5000; i++) {
       const local = `user.${(i * 7919) % 2300}`;
-      addresses.push(i % 11 === 0 ? '' : i % 3 === 0 ? `${local.toUpperCase()}@Example.COM` : `${local}@example.com`);
+      addresses.push(i % 11 === 0 ? '' : i % 3 === 0 ? ` ${local.toUpperCase()}@Example.COM ` : `${local}@example.com`);
     }
-    const ids = Int32Array.from(addresses.flatMap((address, i) => (address === '' ? [] : [i])));
-    const hashes = Int32Array.from(addresses, (address) => addressHash(address));
-    const repeated = repeatedAddresses(ids, hashes, (i) => addresses[i], addresses.length);
     const reference = new Set<string>();
     const expected = addresses.map((address) => (address === '' ? 0
-      : reference.has(normaliseEmail(address)) ? 1 : (reference.add(normaliseEmail(address)), 0)));
-    assert.deepEqual([...repeated], expected);
-    assert.ok(expected.includes(1) && expected.includes(0));
+      : reference.has(normaliseEmail(address)) ? 'repeat' : (reference.add(normaliseEmail(address)), 0)));
+    assert.deepEqual(verdicts(addresses, () => false, true), expected);
+    assert.ok(expected.includes('repeat') && expected.includes(0));
+    assert.deepEqual(verdicts(addresses, () => false, false), addresses.map(() => 0));
   });
 
-  it('finds repeated addresses among equal hashes by comparing the text', () => {
-    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com', 'B@example.com', 'a@example.com'];
-    const repeated = repeatedAddresses(Int32Array.from(list.keys()), new Int32Array(list.length).fill(-7), (i) => list[i], list.length);
-    assert.deepEqual([...repeated], [0, 0, 1, 0, 1, 1]);
+  it('opts out every record of an address that one record opted out, before or after it', () => {
+    const addresses = ['a@example.com', 'b@example.com', 'A@example.com', 'c@example.com', 'B@EXAMPLE.COM', 'a@example.com', 'b@example.com'];
+    const optedOut = (i: number) => i === 2 || i === 6;
+    assert.deepEqual(verdicts(addresses, optedOut, true), ['optedOut', 'optedOut', 0, 0, 'optedOut', 'optedOut', 0]);
+    assert.deepEqual(verdicts(addresses, optedOut, false), ['optedOut', 'optedOut', 0, 0, 'optedOut', 'optedOut', 0]);
+    assert.deepEqual(verdicts(addresses, () => false, true), [0, 0, 'repeat', 0, 'repeat', 'repeat', 'repeat']);
   });
 
-  it('confirms equal hashes by comparing the addresses', () => {
-    // Every address in one bucket: only the text comparison tells them apart.
-    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com'];
-    const set = new AddressSet(list.length, (i) => list[i]);
-    assert.deepEqual(list.map((address, i) => set.add(i, address, 7)), [true, true, false, true]);
+  it('tells addresses with equal hashes apart by their text', () => {
+    // Every address with one hash: only the text comparison tells them apart.
+    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com', 'B@example.com', 'a@example.com', 'c@example.org'];
+    assert.deepEqual(verdicts(list, () => false, true, () => -7), [0, 0, 'repeat', 0, 'repeat', 'repeat', 0]);
+    assert.deepEqual(verdicts(list, (i) => i === 3, true, () => -7), [0, 0, 'repeat', 0, 'repeat', 'repeat', 0]);
+    assert.deepEqual(verdicts(list, (i) => i === 5, true, () => -7), ['optedOut', 0, 'optedOut', 0, 'repeat', 0, 0]);
   });
 });
