@@ -69,7 +69,7 @@ export function cloneContact<T>(value: T): T {
   if (value instanceof Date) return new Date(value.getTime()) as T;
   if (Object.getPrototypeOf(value) === Object.prototype && !Object.isFrozen(value)) {
     // A spread copies the fields at once (V8 reuses the object's shape); only objects inside need more.
-    const copy: Record<string, unknown> = { ...value };
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const key of Object.keys(copy)) {
       const field = copy[key];
       if (typeof field === 'object' && field !== null) copy[key] = cloneContact(field);
