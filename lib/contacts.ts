@@ -3,6 +3,8 @@
  * recognising a valid address, normalising it for de-duplication, and consent.
  */
 
+import { generatedFunction } from './generated-code';
+
 export type Contact = Record<string, unknown>;
 
 export function isContact(value: unknown): value is Contact {
@@ -17,6 +19,7 @@ export function isContact(value: unknown): value is Contact {
  * field read through it, which V8 then looks up generically (megamorphic). Measured on this
  * project's benchmark machine, reading eleven fields of contacts: about 14 ns a read instead of
  * 21. The keys enter the source only through `JSON.stringify`, so they are data, never code.
+ * Every reader of one path is the same function (`generatedFunction`), warm from earlier use.
  */
 export function compileFieldPath(path: string): (contact: unknown) => unknown {
   const keys = path.split('.').map((key) => key.trim());
@@ -25,7 +28,7 @@ export function compileFieldPath(path: string): (contact: unknown) => unknown {
     ? `return typeof contact === 'object' && contact !== null && !Array.isArray(contact) ? contact[${JSON.stringify(keys[0])}] : undefined;`
     : `let value = contact;\n${keys.map((key) =>
       `if (typeof value !== 'object' || value === null) return undefined;\nvalue = value[${JSON.stringify(key)}];\n`).join('')}return value;`;
-  return new Function('contact', `'use strict';\n${body}`) as (contact: unknown) => unknown;
+  return generatedFunction<(contact: unknown) => unknown>(['contact'], body);
 }
 
 /** RFC 5321 caps a forward path at 256 octets, so an address at 254 characters. */

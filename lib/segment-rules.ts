@@ -6,6 +6,7 @@
  */
 import { compileFieldPath, type Contact } from './contacts';
 import { MarketingError } from './errors';
+import { generatedFunction } from './generated-code';
 import { DAY_MS, isEmptyValue, isFalseValue, isTrueValue, looksLikeIsoDate, toNumber, toTime } from './values';
 
 /** Every operator a condition may use, as stored in flows. */
@@ -135,7 +136,8 @@ class GeneratedCode {
 
   compile<T>(body: string): T {
     const params = this.functions.map((_, i) => `f${i}`);
-    return (new Function(...params, `'use strict';\n${body}`) as (...fns: unknown[]) => T)(...this.functions);
+    // The source names the functions only by parameter: rule sets of one shape share one factory.
+    return generatedFunction<(...fns: unknown[]) => T>(params, body)(...this.functions);
   }
 }
 
