@@ -9,10 +9,10 @@
  * growing hash table rehashed as it doubles, garbage collection of both), as much as all the
  * rest of the segmentation together. Nor a hash table of typed arrays sized once: it is looked
  * up at random, one cache miss per contact, about 200 ms of a million-contact segmentation.
- * Here the (hash, position) pairs are radix-sorted instead (stable, so equal hashes keep list
- * order), in sequential passes, and only neighbours with equal hashes are compared as text:
- * about a tenth of that. No address text is kept: it is read back from the list only to confirm
- * equal hashes.
+ * Here a bitmap of hash slots first drops the occurrences whose hash no other one shares (almost
+ * all), then the few (hash, position) pairs left are radix-sorted (stable, so equal hashes keep
+ * list order), and only neighbours with equal hashes are compared as text: a few percent of
+ * that. No address text is kept: it is read back from the list only to confirm equal hashes.
  */
 
 /** What grouping says of an occurrence: it repeats an earlier one, or its address opted out in another record. */
@@ -21,6 +21,8 @@ export type AddressVerdict = 'repeat' | 'optedOut';
 /** Bits of the hash sorted per pass: three passes over 2,048 counters, which stay in cache. */
 const RADIX_BITS = 11;
 const RADIX = 1 << RADIX_BITS;
+/** `keepSharedHashes`'s two bitmaps stay at 2 MB each (2^24 slots), in the processor's cache. */
+const MAX_SLOT_BITS = 24;
 
 /** The valid addresses of one list, added as a pass over the list meets them (positions ascending). */
 export class AddressOccurrences {
@@ -49,6 +51,7 @@ export class AddressOccurrences {
    */
   resolve(addressOf: (position: number) => string, optedOut: (position: number) => boolean, repeats: boolean,
     verdict: (position: number, what: AddressVerdict) => void): void {
+    this.keepSharedHashes();
     this.sortByHash();
     const { keys, positions, count } = this;
     for (let first = 0; first < count;) {
@@ -57,6 +60,35 @@ export class AddressOccurrences {
       if (end - first > 1) resolveEqualHashes(positions.subarray(first, end), addressOf, optedOut, repeats, verdict);
       first = end;
     }
+  }
+
+  /**
+   * Keeps only the occurrences that may share their hash with another, in list order: those
+   * whose hash's top bits (a slot of a bitmap about sixteen times the count) were met twice.
+   * Addresses that appear once, almost all of a real list, are dropped in two sequential passes,
+   * so that sorting handles a few percent of the list.
+   */
+  private keepSharedHashes(): void {
+    const { keys, positions, count } = this;
+    const slotBits = Math.min(MAX_SLOT_BITS, Math.max(10, 32 - Math.clz32(count) + 4));
+    const shift = 32 - slotBits;
+    const seen = new Int32Array(1 << (slotBits - 5));
+    const shared = new Int32Array(1 << (slotBits - 5));
+    for (let j = 0; j < count; j++) {
+      const slot = keys[j] >>> shift;
+      const bit = 1 << (slot & 31);
+      if ((seen[slot >>> 5] & bit) !== 0) shared[slot >>> 5] |= bit;
+      else seen[slot >>> 5] |= bit;
+    }
+    let kept = 0;
+    for (let j = 0; j < count; j++) {
+      const slot = keys[j] >>> shift;
+      if ((shared[slot >>> 5] & (1 << (slot & 31))) === 0) continue;
+      keys[kept] = keys[j];
+      positions[kept] = positions[j];
+      kept++;
+    }
+    this.count = kept;
   }
 
   /** Stable least-significant-digit radix sort of the (hash, position) pairs by hash. */
