@@ -44,23 +44,26 @@ export function validAddress(value: unknown): string | undefined {
   return hash === hash ? (value as string).trim() : undefined; // NaN !== NaN: not valid
 }
 
-// Character classes of an address, by char code (ASCII only: anything else makes it invalid).
-const LOCAL = 1;
-const ALPHANUMERIC = 2;
-const HYPHEN = 4;
-const ADDRESS_CHARS = (() => {
-  const classes = new Uint8Array(128);
-  const mark = (chars: string, bit: number) => { for (const char of chars) classes[char.charCodeAt(0)] |= bit; };
+/**
+ * What each character of an address becomes in its hash, by char code: 0 where the character
+ * may not stand, else the character with A-Z folded to a-z (so that letter case gives the same
+ * hash). One table for the local part, one for the domain's labels; indexed by any char code, so
+ * that the scanner needs no range check: one look-up answers both questions.
+ */
+const LOCAL_PART = new Uint8Array(65536);
+const DOMAIN_LABEL = new Uint8Array(65536);
+{
   const alphanumeric = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  mark(`${alphanumeric}.!#$%&'*+/=?^_\`{|}~-`, LOCAL);
-  mark(alphanumeric, ALPHANUMERIC);
-  mark('-', HYPHEN);
-  return classes;
-})();
+  const allow = (table: Uint8Array, chars: string) => {
+    for (const char of chars) table[char.charCodeAt(0)] = char.toLowerCase().charCodeAt(0);
+  };
+  allow(LOCAL_PART, `${alphanumeric}.!#$%&'*+/=?^_\`{|}~-`);
+  allow(DOMAIN_LABEL, `${alphanumeric}-`);
+}
 
-/** One step of FNV-1a over an address with A-Z folded to a-z, so that letter case gives the same hash. */
+/** One step of FNV-1a. */
 function hashStep(hash: number, code: number): number {
-  return Math.imul(hash ^ (code >= 65 && code <= 90 ? code + 32 : code), 0x01000193);
+  return Math.imul(hash ^ code, 0x01000193);
 }
 
 /**
@@ -79,32 +82,35 @@ function hashStep(hash: number, code: number): number {
  * that folding is exactly what `toLowerCase` does to them (see `normaliseEmail`).
  */
 export function validAddressHash(value: unknown): number {
-  if (typeof value !== 'string' || value.length > MAX_EMAIL_LENGTH) return Number.NaN;
-  const trimmed = value.trim();
-  const length = trimmed.length;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_EMAIL_LENGTH) return Number.NaN;
+  // Whitespace that trim() removes is at most U+0020 or beyond ASCII: most addresses need no trim (a new string).
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  const text = first > 32 && first < 128 && last > 32 && last < 128 ? value : value.trim();
+  const length = text.length;
   let hash = 0x811c9dc5;
   let i = 0;
   for (; i < length; i++) {
-    const code = trimmed.charCodeAt(i);
-    if (code >= 128 || (ADDRESS_CHARS[code] & LOCAL) === 0) break;
-    hash = hashStep(hash, code);
+    const folded = LOCAL_PART[text.charCodeAt(i)];
+    if (folded === 0) break;
+    hash = hashStep(hash, folded);
   }
-  if (i === 0 || trimmed.charCodeAt(i) !== 64 /* @ */) return Number.NaN;
+  if (i === 0 || text.charCodeAt(i) !== 64 /* @ */) return Number.NaN;
   hash = hashStep(hash, 64);
   let labels = 0;
   for (;;) {
     const start = ++i;
-    let last = 0;
+    let lastFolded = 0;
     for (; i < length; i++) {
-      const code = trimmed.charCodeAt(i);
-      if (code >= 128 || (ADDRESS_CHARS[code] & (ALPHANUMERIC | HYPHEN)) === 0) break;
-      hash = hashStep(hash, code);
-      last = code;
+      const folded = DOMAIN_LABEL[text.charCodeAt(i)];
+      if (folded === 0) break;
+      hash = hashStep(hash, folded);
+      lastFolded = folded;
     }
-    if (i === start || i - start > 63 || trimmed.charCodeAt(start) === 45 || last === 45 /* - */) return Number.NaN;
+    if (i === start || i - start > 63 || text.charCodeAt(start) === 45 || lastFolded === 45 /* - */) return Number.NaN;
     labels++;
     if (i === length) return labels >= 2 ? hash | 0 : Number.NaN;
-    if (trimmed.charCodeAt(i) !== 46 /* . */) return Number.NaN;
+    if (text.charCodeAt(i) !== 46 /* . */) return Number.NaN;
     hash = hashStep(hash, 46);
   }
 }
