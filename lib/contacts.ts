@@ -31,6 +31,22 @@ export function compileFieldPath(path: string): (contact: unknown) => unknown {
   return generatedFunction<(contact: unknown) => unknown>(['contact'], body);
 }
 
+/** Whether `String.prototype.trim` removes this char code (white space and line terminators). */
+function isTrimmedSpace(code: number): boolean {
+  return code <= 32 ? code === 32 || (code >= 9 && code <= 13)
+    : code >= 160 && (code === 160 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029
+      || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff);
+}
+
+/**
+ * `text.trim()`, without the call (and the new string) when neither end is white space, as
+ * with almost every address, tag or name of a contact list; a million contacts call it often.
+ */
+export function trimmed(text: string): string {
+  return text.length === 0 || (!isTrimmedSpace(text.charCodeAt(0)) && !isTrimmedSpace(text.charCodeAt(text.length - 1)))
+    ? text : text.trim();
+}
+
 /** RFC 5321 caps a forward path at 256 octets, so an address at 254 characters. */
 const MAX_EMAIL_LENGTH = 254;
 
@@ -83,10 +99,7 @@ function hashStep(hash: number, code: number): number {
  */
 export function validAddressHash(value: unknown): number {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_EMAIL_LENGTH) return Number.NaN;
-  // Whitespace that trim() removes is at most U+0020 or beyond ASCII: most addresses need no trim (a new string).
-  const first = value.charCodeAt(0);
-  const last = value.charCodeAt(value.length - 1);
-  const text = first > 32 && first < 128 && last > 32 && last < 128 ? value : value.trim();
+  const text = trimmed(value);
   const length = text.length;
   let hash = 0x811c9dc5;
   let i = 0;

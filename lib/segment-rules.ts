@@ -4,7 +4,7 @@
  * segmenting a million contacts runs no parsing, no operator look-up and no regex construction
  * per contact. Within a group the cheap conditions run first (see `CONDITION_COSTS`).
  */
-import { compileFieldPath, type Contact } from './contacts';
+import { compileFieldPath, trimmed, type Contact } from './contacts';
 import { MarketingError } from './errors';
 import { generatedFunction } from './generated-code';
 import { DAY_MS, isEmptyValue, isFalseValue, isTrueValue, looksLikeIsoDate, toNumber, toTime } from './values';
@@ -480,14 +480,17 @@ function tagsOf(value: unknown): readonly unknown[] {
 
 function tagTest(list: unknown[], all: boolean, ignoreCase: boolean): ValueTest {
   const normalise = (tag: unknown): string => {
-    const text = typeof tag === 'string' ? tag.trim() : String(tag);
+    const text = typeof tag === 'string' ? trimmed(tag) : String(tag);
     return ignoreCase ? text.toLowerCase() : text;
   };
   const wanted = new Map<string, number>();
   for (const tag of list) if (!wanted.has(normalise(tag))) wanted.set(normalise(tag), wanted.size);
   if (!all || wanted.size === 1) {
+    // One tag, the common case, is compared as text rather than looked up.
+    const [only] = wanted.keys();
+    const isWanted = wanted.size === 1 ? (tag: string) => tag === only : (tag: string) => wanted.has(tag);
     return (v) => {
-      for (const tag of tagsOf(v)) if (wanted.has(normalise(tag))) return true;
+      for (const tag of tagsOf(v)) if (isWanted(normalise(tag))) return true;
       return false;
     };
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail, validAddress, validAddressHash } from '../../lib/contacts';
+import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail, trimmed, validAddress, validAddressHash } from '../../lib/contacts';
 
 /** The HTML specification's valid e-mail address with a top-level domain required: what the scanner must accept, exactly. */
 const HTML_EMAIL_PATTERN =
@@ -47,6 +47,22 @@ describe('lib/contacts', () => {
     // Readers of different fields do not interfere (each has its own generated code).
     const readers = ['email', 'tags', 'address.zip code'].map((path) => compileFieldPath(path));
     for (let i = 0; i < 3; i++) assert.deepEqual(readers.map((read) => read(contact)), ['a@example.com', contact.tags, '69001']);
+    // One path, one function, whoever asks: its code stays warm across segmenters and deploys.
+    assert.equal(compileFieldPath('address.zip code'), readers[2]);
+    assert.equal(compileFieldPath(' address . zip code '), readers[2]);
+    assert.notEqual(compileFieldPath('address.zip'), readers[2]);
+  });
+
+  it('trims exactly what String.prototype.trim trims, at either end, for every UTF-16 code unit', () => {
+    for (let code = 0; code < 65536; code++) {
+      const char = String.fromCharCode(code);
+      for (const text of [char, `a${char}`, `${char}a`, `${char}a${char}`, `a${char}b`]) {
+        if (trimmed(text) !== text.trim()) assert.fail(`U+${code.toString(16)} in ${JSON.stringify(text)}`);
+      }
+    }
+    const untouched = 'ann@example.com';
+    assert.equal(trimmed(untouched), untouched);
+    assert.equal(trimmed(''), '');
   });
 
   it('accepts deliverable addresses and refuses the rest', () => {

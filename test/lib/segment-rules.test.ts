@@ -188,6 +188,14 @@ describe('lib/segment-rules', () => {
       assert.deepEqual(pick({ field: 'missing.field', op: 'nempty' }), []);
     });
 
+    it('gives rule sets of one shape their own values, though they share generated code', () => {
+      const byCountry = ['FR', 'DE', 'IT'].map((country) =>
+        compileRuleGroup({ join: 'all', rules: [{ field: 'country', op: 'eq', value: country }, { field: 'orders', op: 'gte', value: '1' }] }, country));
+      for (let round = 0; round < 2; round++) {
+        assert.deepEqual(byCountry.map((matches) => contacts.filter((c) => matches(c, NOW)).map((c) => c.id)), [[1], [2], [4]]);
+      }
+    });
+
     it('treats an empty group as everyone (all) or no one (any)', () => {
       assert.deepEqual(run([], 'all'), [1, 2, 3, 4]);
       assert.deepEqual(run([], 'any'), []);
