@@ -98,15 +98,18 @@ function rankedValues(values: Float64Array, ranks: readonly number[]): RankedVal
   const offset = min * 0.5;
   const scale = min < max ? (BUCKETS - 1) / (max * 0.5 - offset) : 0;
   if (min < max && !(scale > 0 && scale < Number.POSITIVE_INFINITY)) return rankedBySorting(values, ranks);
-  // Truncation is the floor here: the product is never negative (and below BUCKETS).
-  const bucketOf = (v: number): number => (v === Number.NEGATIVE_INFINITY ? 0 : v === Number.POSITIVE_INFINITY ? BUCKETS + 1
-    : 1 + Math.min(BUCKETS - 1, ((v * 0.5 - offset) * scale) | 0));
   const counts = new Int32Array(BUCKETS + 2);
   const lowest = new Float64Array(BUCKETS + 2).fill(Number.POSITIVE_INFINITY);
   const highest = new Float64Array(BUCKETS + 2).fill(Number.NEGATIVE_INFINITY);
+  // Each value's bucket, kept for the gathering pass. Written out here rather than called: a
+  // call that is not inlined boxes every value passed to it (measured: 2 million objects).
+  const buckets = new Uint16Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    const b = bucketOf(v);
+    // Truncation is the floor here: the product is never negative (and below BUCKETS).
+    const b = v === Number.NEGATIVE_INFINITY ? 0 : v === Number.POSITIVE_INFINITY ? BUCKETS + 1
+      : 1 + Math.min(BUCKETS - 1, ((v * 0.5 - offset) * scale) | 0);
+    buckets[i] = b;
     counts[b]++;
     if (v < lowest[b]) lowest[b] = v;
     if (v > highest[b]) highest[b] = v;
@@ -127,7 +130,7 @@ function rankedValues(values: Float64Array, ranks: readonly number[]): RankedVal
     const into = mixed.map((bucket) => gathered.get(bucket) as Float64Array);
     const filled = new Int32Array(mixed.length);
     for (let i = 0; i < n; i++) {
-      const slot = slotOf[bucketOf(values[i])];
+      const slot = slotOf[buckets[i]];
       if (slot >= 0) into[slot][filled[slot]++] = values[i];
     }
     for (const bucketValues of into) bucketValues.sort();
