@@ -108,9 +108,10 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
 
 /**
  * A compiled segmentation. Its passes over a list are methods, not closures made per
- * segmenter: V8 keeps optimised code with the function, so every segmenter (every deploy)
- * runs the code that earlier lists warmed up. Measured on this project's benchmark machine,
- * closures made anew recompiled their million-iteration loops during the first list.
+ * segmenter: V8 keeps optimised code with the function, so a new segmenter (a redeploy) does
+ * not start from cold code of its own. Measured on this project's benchmark machine, in a new
+ * segmenter's first million-contact list, the share of CPU samples in not-yet-optimised code
+ * fell from about 15% to 7% (what is left is recompiling for the new list's objects).
  */
 class CompiledSegmentation implements Segmenter {
   readonly names: readonly string[];
