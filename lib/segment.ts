@@ -111,7 +111,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
  * segmenter: V8 keeps optimised code with the function, so a new segmenter (a redeploy) does
  * not start from cold code of its own. Measured on this project's benchmark machine, in a new
  * segmenter's first million-contact list, the share of CPU samples in not-yet-optimised code
- * fell from about 15% to 7% (what is left is recompiling for the new list's objects).
+ * fell from about 15% to 11% (what is left is recompiling for the new list's objects).
  */
 class CompiledSegmentation implements Segmenter {
   readonly names: readonly string[];
