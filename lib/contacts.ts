@@ -57,7 +57,7 @@ export function isValidEmail(value: unknown): value is string {
 /** The address without its surrounding whitespace when valid. */
 export function validAddress(value: unknown): string | undefined {
   const hash = validAddressHash(value);
-  return hash === hash ? (value as string).trim() : undefined; // NaN !== NaN: not valid
+  return hash === hash ? trimmed(value as string) : undefined; // NaN !== NaN: not valid
 }
 
 /**
