@@ -198,12 +198,14 @@ class CompiledSegmentation implements Segmenter {
 
   /** Pass 2: RFM scores, the rules that read them, and the lists. */
   private place(contacts: readonly unknown[], { status, matches, rfm }: ListScan, now: number, keep: boolean): SegmentationResult {
-    if (rfm && this.rulesAfterRfm) {
+    // Rules that read `rfm` are tested once every contact has its score, in a pass of their own.
+    const scoreFirst = rfm !== undefined && this.rulesAfterRfm;
+    if (scoreFirst) {
       for (let i = 0; i < contacts.length; i++) {
-        if (status[i] !== 0) continue;
+        if (status[i] === NOT_A_CONTACT) continue;
         const contact = contacts[i] as Contact;
         contact.rfm = rfm.scoreAt(i);
-        if (!matches.test(i, contact, now)) status[i] = NO_SEGMENT;
+        if (status[i] === 0 && !matches.test(i, contact, now)) status[i] = NO_SEGMENT;
       }
     }
     // The lists are made at their final size: growing them by push measured about 45 ms more
@@ -219,7 +221,7 @@ class CompiledSegmentation implements Segmenter {
       const contact = contacts[i];
       let code = status[i];
       if (code !== NOT_A_CONTACT) {
-        if (rfm) (contact as Contact).rfm = rfm.scoreAt(i);
+        if (rfm && !scoreFirst) (contact as Contact).rfm = rfm.scoreAt(i);
         if (code === 0) {
           if (matches.place(i, contact as Contact, lists, filled)) continue;
           code = NO_SEGMENT;
