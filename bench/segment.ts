@@ -403,7 +403,7 @@ async function main(): Promise<void> {
   }
   console.log(`  ${'core nodes'.padEnd(31)} ${format(core).padStart(9)}`);
   const libRates = results.filter((r) => r.scenario === 'lib').map((r) => rate(r.contacts, r.timings[0].wallMs)).sort((a, b) => a - b);
-  console.log(`\nlib/ full, fresh list, ${libRates.length} runs: ${libRates.map(format).join(' / ')} contacts/s`
+  console.log(`\nlib/ full, fresh list, ${libRates.length} run${libRates.length === 1 ? '' : 's'}: ${libRates.map(format).join(' / ')} contacts/s`
     + ` (median ${format(libRates[(libRates.length - 1) >> 1])})`);
 }
 
