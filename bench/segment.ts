@@ -389,8 +389,8 @@ async function main(): Promise<void> {
       + ` ${result.liveAfterMb.toFixed(0)} MB = ${(result.liveAfterMb / result.inputHeapMb).toFixed(2)}x`);
     console.log(`  segment sizes ${result.counts.map(format).join(' / ')}${result.note ? `\n  ${result.note}` : ''}`);
   }
-  const best = (scenario: string) => Math.max(...results.filter((r) => r.scenario === scenario)
-    .map((r) => rate(r.contacts, r.timings[0].wallMs)));
+  const ratesOf = (scenario: string) => results.filter((r) => r.scenario === scenario).map((r) => rate(r.contacts, r.timings[0].wallMs));
+  const best = (scenario: string) => Math.max(...ratesOf(scenario));
   const core = best(CORE_SCENARIO);
   console.log('\nratios (best wall-clock rate of each, contacts/s):');
   for (const [label, scenario] of [
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
     console.log(`  ${label.padEnd(31)} ${format(best(scenario)).padStart(9)}  = ${(best(scenario) / core).toFixed(1)}x the core-nodes flow`);
   }
   console.log(`  ${'core nodes'.padEnd(31)} ${format(core).padStart(9)}`);
-  const libRates = results.filter((r) => r.scenario === 'lib').map((r) => rate(r.contacts, r.timings[0].wallMs)).sort((a, b) => a - b);
+  const libRates = ratesOf('lib').sort((a, b) => a - b);
   console.log(`\nlib/ full, fresh list, ${libRates.length} run${libRates.length === 1 ? '' : 's'}: ${libRates.map(format).join(' / ')} contacts/s`
     + ` (median ${format(libRates[(libRates.length - 1) >> 1])})`);
 }
