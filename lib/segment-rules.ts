@@ -7,6 +7,7 @@
 import { compileFieldPath, trimmed, type Contact } from './contacts';
 import { MarketingError } from './errors';
 import { generatedFunction } from './generated-code';
+import { compileSafeRegex, type TextTest } from './safe-regex';
 import { DAY_MS, isEmptyValue, isFalseValue, isTrueValue, looksLikeIsoDate, toNumber, toTime } from './values';
 
 /** Every operator a condition may use, as stored in flows. */
@@ -301,14 +302,14 @@ function compileTest(condition: Condition, op: Operator, place: Place, original:
     }
     case 'regex': {
       const source = requireText(value, place, original);
-      let pattern: RegExp;
+      let matches: TextTest;
       try {
-        pattern = new RegExp(source, ignoreCase ? 'i' : '');
+        matches = compileSafeRegex(source, ignoreCase);
       } catch (err) {
-        throw compileError('badRegex', `invalid regular expression "${source}" (${(err as Error).message})`, place, original,
-          { detail: (err as Error).message });
+        const { code, message, params } = err as MarketingError;
+        throw compileError(code, message, place, original, { detail: params.detail });
       }
-      return { test: anyElement(textTest(false, (s) => pattern.test(s))), cost: REGEX };
+      return { test: anyElement(textTest(false, matches)), cost: REGEX };
     }
     case 'in': return { test: listTest(configuredList(value, place, original), ignoreCase), cost: TEXT };
     case 'empty': return { test: isEmptyValue, cost: VALUE };
