@@ -9,7 +9,9 @@
  * (lookahead, lookbehind, backreferences) and repeat counts over 1000 are refused when the
  * pattern is compiled, with the code `unsupportedRegex`. A pattern that JavaScript would not
  * accept either is refused with `badRegex`. A few escapes that JavaScript reads as plain
- * letters keep their RE2 meaning: `\p{Lu}` (a Unicode class), `\A`, `\z`, `\Q...\E`.
+ * letters keep their RE2 meaning: `\p{Lu}` (a Unicode class), `\A`, `\z`, `\Q...\E`; and as in
+ * RE2, `\s` is ASCII white space only and `.` is any code point but `\n` (`\r` and an emoji
+ * included).
  *
  * Linear is still proportional to the text, so text longer than `REGEX_TEXT_LIMIT` is not
  * tested at all: it does not match.

@@ -54,6 +54,14 @@ describe('lib/safe-regex', () => {
     }
   });
 
+  it('keeps RE2\'s meaning where it differs from JavaScript: \\s is ASCII, . is a code point but \\n', () => {
+    assert.equal(compileSafeRegex('\\s')('\u00a0'), false);
+    assert.equal(compileSafeRegex('^.$')('\r'), true);
+    assert.equal(compileSafeRegex('^.$')('\u{1F600}'), true);
+    assert.equal(compileSafeRegex('^.$')('\n'), false);
+    assert.equal(compileSafeRegex('^\\p{Lu}')('Émile'), true);
+  });
+
   it('reports a pattern JavaScript does not accept as invalid, with its own message', () => {
     const err = refusal('([a-z');
     assert.equal(err.code, 'badRegex');
