@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Contact } from '../../lib/contacts';
 import { isMarketingError } from '../../lib/errors';
+import { REGEX_TEXT_LIMIT } from '../../lib/safe-regex';
 import { compileRuleGroup, OPERATORS, type Condition, type Rule } from '../../lib/segment-rules';
 
 const NOW = Date.UTC(2025, 0, 31, 12);
@@ -50,6 +51,18 @@ describe('lib/segment-rules', () => {
       assert.deepEqual(select({ field: 'city', op: 'ends', value: 'n' }, people), [2, 3]);
       assert.deepEqual(select({ field: 'city', op: 'regex', value: '^(Paris|Lyon)$' }, people), [1, 2]);
       assert.deepEqual(select({ field: 'city', op: 'regex', value: '^b', ignoreCase: true }, people), [3]);
+      assert.deepEqual(select({ field: 'orders', op: 'regex', value: '^\\d$' }, people), [1, 3]);
+      assert.deepEqual(select({ field: 'tags', op: 'regex', value: '^VIP$', ignoreCase: true }, people), [1, 4]);
+    });
+
+    it('matches regex in bounded time on hostile text, and not on text over the length limit', () => {
+      const bios: Contact[] = [
+        { id: 1, bio: `${'a'.repeat(32)}!` },
+        { id: 2, bio: 'a'.repeat(32) },
+        { id: 3, bio: `${'a'.repeat(49_999)}!` },
+        { id: 4, bio: 'a'.repeat(REGEX_TEXT_LIMIT + 1) },
+      ];
+      assert.deepEqual(select({ field: 'bio', op: 'regex', value: '(a+)+$' }, bios), [2]);
     });
 
     it('is in list / is not in list, from text or JSON, type-aware', () => {
@@ -210,6 +223,16 @@ describe('lib/segment-rules', () => {
       assert.equal(err.params.condition, '2.1');
       assert.equal(err.params.field, 'city');
       assert.match(err.message, /Segment "VIP", condition 2\.1 \(city regex\): invalid regular expression/);
+    });
+
+    it('regex that cannot run in bounded time', () => {
+      const err = compileFailure([{ field: 'country', op: 'eq', value: 'FR' }, { join: 'any', rules: [{ field: 'bio', op: 'regex', value: '(\\w+)\\1' }] }]);
+      assert.equal(err.code, 'unsupportedRegex');
+      assert.equal(err.params.segment, 'VIP');
+      assert.equal(err.params.condition, '2.1');
+      assert.equal(err.params.field, 'bio');
+      assert.equal(err.params.value, '(\\w+)\\1');
+      assert.match(err.message, /Segment "VIP", condition 2\.1 \(bio regex\): regular expression "\(\\w\+\)\\1" is refused/);
     });
 
     it('bad date, bad days, bad number', () => {

@@ -384,6 +384,25 @@ describe('marketing-segment node', function () {
       assert.equal(completed, 4);
     });
 
+    it('routes contacts with hostile text through a catastrophic regex without freezing Node-RED', async () => {
+      // (a+)+$ on 32 "a" then "!" takes JavaScript's RegExp about 40 s, and on 49,999 "a" it never ends.
+      const segments = [{ name: 'Hostile', join: 'all', rules: [{ field: 'bio', op: 'regex', value: '(a+)+$', valueType: 're' }] }];
+      const flow = segmentFlow({ segments, outputMode: 'segment', notTargetedOutput: true }, 2, (port) => [`out${port}`]);
+      flow.push({ id: 'out0', type: 'helper' }, { id: 'out1', type: 'helper' });
+      await loadFlow([segmentNode], flow);
+      const matched = collect('out0', 1);
+      const notTargeted = collect('out1', 1);
+      helper.getNode('seg').receive({ payload: [
+        { id: 1, email: 'a1@example.com', bio: `${'a'.repeat(32)}!` },
+        { id: 2, email: 'a2@example.com', bio: 'a'.repeat(32) },
+        { id: 3, email: 'a3@example.com', bio: `${'a'.repeat(49_999)}!` },
+        { id: 4, email: 'a4@example.com', bio: 'a'.repeat(49_999) },
+      ] });
+      // Text over the 10,000-character limit is not tested: it does not match, even where it would.
+      assert.deepEqual(ids((await matched)[0].payload), [2]);
+      assert.deepEqual(ids((await notTargeted)[0].payload), [1, 3, 4]);
+    });
+
     it('rejects an unreadable msg.referenceTime', async () => {
       await loadFlow([segmentNode], errorFlow(everyone));
       const caught = collect('caught', 1);
@@ -394,6 +413,7 @@ describe('marketing-segment node', function () {
 
     for (const [problem, rule, code] of [
       ['a bad regex', { field: 'city', op: 'regex', value: '([a-z', valueType: 're' }, 'badRegex'],
+      ['a regex that needs backtracking', { field: 'bio', op: 'regex', value: '(\\w+) \\1', valueType: 're' }, 'unsupportedRegex'],
       ['a bad date', { field: 'last', op: 'before', value: '2024-02-45', valueType: 'date' }, 'badDate'],
       ['an unknown operator', { field: 'city', op: 'sounds like', value: 'Paris', valueType: 'str' }, 'unknownOperator'],
     ] as [string, object, string][]) {
