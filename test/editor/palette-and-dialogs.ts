@@ -55,10 +55,12 @@ const PALETTE_NODES: DialogSpec[] = [
   },
   {
     type: 'marketing-generate-text', dir: 'generate-text', paletteLabelKey: 'generate-text.generate-text',
-    defaults: { name: '', max_new_tokens: '60', min_new_tokens: '0', do_sample: true, temperature: '1', top_k: '50', top_p: '0.95',
-      num_return_sequences: '1', seed: '', repetition_penalty: '1', no_repeat_ngram_size: '0', return_full_text: false,
-      cut_at_sentence_end: false, 'truncate_prompt-select': 'truncate', maxQueue: '10000', timeout: '60' },
-    visible: ['name', 'llm', 'max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'seed', 'truncate_prompt-select', 'timeout'],
+    defaults: { name: '', lengthMode: 'new', max_new_tokens: '60', min_new_tokens: '0', max_length: '', min_length: '', do_sample: true,
+      temperature: '1', top_k: '50', top_p: '0.95', num_return_sequences: '1', seed: '', repetition_penalty: '1', no_repeat_ngram_size: '0',
+      return_full_text: false, cut_at_sentence_end: false, 'truncate_prompt-select': 'truncate', maxQueue: '10000', timeout: '60' },
+    visible: ['name', 'llm', 'lengthMode', 'max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'seed', 'truncate_prompt-select', 'timeout'],
+    // The total length (Hugging Face's max_length) waits for its length mode.
+    hidden: ['max_length', 'min_length'],
   },
   {
     type: 'marketing-send-email', dir: 'send-email', paletteLabelKey: 'send-email.paletteLabel',
