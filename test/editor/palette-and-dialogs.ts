@@ -316,6 +316,34 @@ export function describePaletteAndDialogs(session: EditorSession): void {
         });
       });
 
+      if (language === 'en-US') {
+        it("switches the marketing-generate-text dialog to a total length (Hugging Face's max_length) and saves it", async () => {
+          const before = await nodeIds(page, 'marketing-generate-text');
+          await dragAndEdit(page, 'marketing-generate-text', { x: 480, y: 560 });
+          const [id] = (await nodeIds(page, 'marketing-generate-text')).filter((nodeId) => !before.includes(nodeId));
+          const tray = topTray(page);
+          await tray.locator('#node-input-lengthMode').selectOption('total');
+          assert.equal(await tray.locator('#node-input-max_new_tokens').isVisible(), false);
+          assert.ok(await tray.locator('#node-input-max_length').isVisible());
+          assert.ok(await tray.locator('#node-input-min_length').isVisible());
+          assert.equal((await tray.locator('.marketing-generate-text-tip.marketing-generate-text-length-total').innerText()).trim(),
+            catalog('generate-text', language)('generate-text.tip.lengthTotal'));
+          // A total length is required in this mode.
+          await tray.locator('#node-input-max_length').fill('');
+          await page.waitForFunction(() => document.querySelector('#node-input-max_length')?.classList.contains('input-error'));
+          await tray.locator('#node-input-max_length').pressSequentially('100'); // keyup: the editor validates again
+          await page.waitForFunction(() => !document.querySelector('#node-input-max_length')?.classList.contains('input-error'));
+          await saveScreenshot(page, 'dialog-generate-text-total-length');
+          await tray.locator('#node-dialog-ok').click();
+          await page.waitForFunction(() => document.querySelectorAll('.red-ui-editor .red-ui-tray').length === 0);
+          const saved = await page.evaluate((nodeId) => {
+            const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node(nodeId);
+            return { lengthMode: node.lengthMode, max_length: node.max_length, valid: node.valid };
+          }, id);
+          assert.deepEqual(saved, { lengthMode: 'total', max_length: '100', valid: true });
+        });
+      }
+
       for (const spec of CONFIG_NODES) {
         const from = spec.addedFrom as { type: string; property: string };
         it(`opens the ${spec.type} config dialog from the ${from.type} dialog, with its fields, labels and help`, async () => {
