@@ -12,7 +12,7 @@ export interface GeneratedText {
   text: string;
   /** Tokens the model produced for this text, the end-of-text token included. */
   newTokens: number;
-  /** eos: the model ended the text; stop: a stop string was reached; length: max_new_tokens. */
+  /** eos: the model ended the text; stop: a stop string was reached; length: max_new_tokens (or max_length). */
   finishReason: FinishReason;
 }
 

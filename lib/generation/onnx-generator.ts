@@ -20,7 +20,7 @@ import {
   type PromptGeneration,
   type TextGenerator,
 } from './generator';
-import { isSampling, type GenerationOptions } from './options';
+import { isSampling, lengthBudget, maxLengthNoRoom, maxLengthPromptRoom, type GenerationOptions, type LengthBudget } from './options';
 import { randomSeed, seededRandom, type RandomSource } from './random';
 import { argmax, processLogits, sampleNextToken, TokenHistory } from './sampler';
 import { findStopString, outputText } from './text';
@@ -101,6 +101,7 @@ interface PreparedPrompt {
   /** The prompt as the model sees it (its end, when it was truncated). */
   text: string;
   truncated: boolean;
+  budget: LengthBudget;
 }
 
 interface SequenceState {
@@ -172,7 +173,7 @@ export class OnnxTextGenerator implements TextGenerator {
     const results: PromptGeneration[] = [];
     for (const [index, prompt] of prepared.entries()) {
       const onStep = (newTokens: number): void =>
-        control.onProgress?.({ prompt: index, prompts: prompts.length, newTokens, maxNewTokens: options.max_new_tokens });
+        control.onProgress?.({ prompt: index, prompts: prompts.length, newTokens, maxNewTokens: prompt.budget.maxNewTokens });
       results.push(await this.generateForPrompt(prompt, options, seed, onStep, control.signal));
     }
     return { model: this.name, seed, prompts: results, durationMs: performance.now() - started };
@@ -187,6 +188,8 @@ export class OnnxTextGenerator implements TextGenerator {
       throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
     }
     const { maxPositions } = this.layout;
+    const room = maxLengthPromptRoom(options, maxPositions);
+    if (room !== undefined) return this.preparePromptWithin(prompt, index, room, options);
     const maxPromptTokens = maxPositions - options.max_new_tokens;
     const limits = { index: index + 1, max_new_tokens: options.max_new_tokens, n_positions: maxPositions, maxPromptTokens };
     if (maxPromptTokens < 1) {
@@ -208,17 +211,34 @@ export class OnnxTextGenerator implements TextGenerator {
       if (!options.truncate_prompt) throw tooLong(`more than ${maxPromptTokens}`);
       text = text.slice(-characterBudget);
     }
-    let ids = this.tokenizer.encode(text, null, { add_special_tokens: false });
-    if (ids.length === 0) {
-      throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
-    }
+    let ids = this.encode(text, index);
     let truncated = text !== prompt;
     if (ids.length > maxPromptTokens) {
       if (!options.truncate_prompt) throw tooLong(ids.length);
       ids = ids.slice(-maxPromptTokens);
       truncated = true;
     }
-    return { ids, text: truncated ? this.tokenizer.decode(ids, { skip_special_tokens: true }) : prompt, truncated };
+    const budget = lengthBudget(options, ids.length, maxPositions, index);
+    return { ids, text: truncated ? this.tokenizer.decode(ids, { skip_special_tokens: true }) : prompt, truncated, budget };
+  }
+
+  /**
+   * With max_length the prompt is part of the length asked for: it is never truncated, and
+   * one that leaves no room for a new token (`room` tokens at most) fails.
+   */
+  private preparePromptWithin(prompt: string, index: number, room: number, options: GenerationOptions): PreparedPrompt {
+    const { maxPositions } = this.layout;
+    if (room < 1 || prompt.length > room * PROMPT_CHARACTERS_PER_TOKEN) throw maxLengthNoRoom(options, index, `more than ${room}`, maxPositions);
+    const ids = this.encode(prompt, index);
+    return { ids, text: prompt, truncated: false, budget: lengthBudget(options, ids.length, maxPositions, index) };
+  }
+
+  private encode(text: string, index: number): number[] {
+    const ids = this.tokenizer.encode(text, null, { add_special_tokens: false });
+    if (ids.length === 0) {
+      throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
+    }
+    return ids;
   }
 
   private async generateForPrompt(
@@ -251,7 +271,7 @@ export class OnnxTextGenerator implements TextGenerator {
     let pastLength = prompt.ids.length;
 
     for (let produced = 1; ; produced++) {
-      const suppressed = produced <= options.min_new_tokens ? eosIds : [];
+      const suppressed = produced <= prompt.budget.minNewTokens ? eosIds : [];
       const chosen = active.map((row, i) => {
         const sequence = sequences[row];
         const logits = logitsRows[i];
@@ -262,7 +282,7 @@ export class OnnxTextGenerator implements TextGenerator {
       });
       onStep(produced);
       const continuing = active.flatMap((row, i) => (sequences[row].finishReason ? [] : [i]));
-      if (produced >= options.max_new_tokens || continuing.length === 0) break;
+      if (produced >= prompt.budget.maxNewTokens || continuing.length === 0) break;
 
       // onnxruntime-node runs a step synchronously: without a turn of the event loop between
       // steps, Node-RED (editor, HTTP, timers, other flows) would freeze for the whole text.

@@ -52,14 +52,30 @@ function unsupported(option: string, value: number, extraFields: ExtraFields): M
 }
 
 /**
+ * max_length and min_length count the prompt's tokens, which only the server's tokenizer
+ * knows: the OpenAI API bounds new tokens only, a /tokenize endpoint is not part of it (and
+ * differs between the servers that have one), and an estimate would change lengths silently.
+ */
+function countsPrompt(option: string, value: number, instead: string): MarketingError {
+  return new MarketingError(
+    'serverLengthUnsupported',
+    `Option ${option} is ${value}: it counts the prompt's tokens, which only the server's tokenizer knows; with an inference server use ${instead}, which counts new tokens only.`,
+    { option, value, instead },
+  );
+}
+
+/**
  * The JSON body of one request for one prompt. Options that change which texts are allowed
- * (min_new_tokens, no_repeat_ngram_size) fail when the server cannot apply them rather than
- * being dropped; top_k and the repetition penalty are refinements a server without the extra
- * fields applies its own way. return_full_text and cut_at_sentence_end are applied to the
- * answer here, truncate_prompt is the server's business (it refuses a prompt that is too long).
+ * (min_new_tokens, no_repeat_ngram_size, max_length, min_length) fail when the server cannot
+ * apply them rather than being dropped; top_k and the repetition penalty are refinements a
+ * server without the extra fields applies its own way. return_full_text and cut_at_sentence_end
+ * are applied to the answer here, truncate_prompt is the server's business (it refuses a
+ * prompt that is too long).
  */
 export function requestBody(prompt: string, options: GenerationOptions, seed: number, settings: RequestSettings): Record<string, unknown> {
   const { extraFields } = settings;
+  if (options.max_length !== undefined) throw countsPrompt('max_length', options.max_length, 'max_new_tokens');
+  if (options.min_length !== undefined) throw countsPrompt('min_length', options.min_length, 'min_new_tokens');
   if (options.no_repeat_ngram_size > 0) throw unsupported('no_repeat_ngram_size', options.no_repeat_ngram_size, extraFields);
   if (options.min_new_tokens > 0 && extraFields !== 'vllm') throw unsupported('min_new_tokens', options.min_new_tokens, extraFields);
 

@@ -9,6 +9,13 @@ import { MAX_SEED } from './random';
 export interface GenerationOptions {
   max_new_tokens: number;
   min_new_tokens: number;
+  /**
+   * Hugging Face's max_length: prompt tokens + new tokens. When set, it bounds the length
+   * instead of max_new_tokens; a max_new_tokens given beside it wins, as in transformers.
+   */
+  max_length: number | undefined;
+  /** Hugging Face's min_length: prompt tokens + min_new_tokens; a min_new_tokens given beside it wins. */
+  min_length: number | undefined;
   /** false: greedy (arg-max) decoding. A temperature of 0 also means greedy. */
   do_sample: boolean;
   temperature: number;
@@ -35,6 +42,8 @@ export interface GenerationOptions {
 export const DEFAULT_GENERATION_OPTIONS: Readonly<GenerationOptions> = Object.freeze({
   max_new_tokens: 60,
   min_new_tokens: 0,
+  max_length: undefined,
+  min_length: undefined,
   do_sample: true,
   temperature: 1.0,
   top_k: 50,
@@ -52,6 +61,8 @@ export const DEFAULT_GENERATION_OPTIONS: Readonly<GenerationOptions> = Object.fr
 /** Limits that keep one message from holding the model for hours or filling memory. */
 export const OPTION_LIMITS = Object.freeze({
   max_new_tokens: 4096,
+  /** Prompt + new tokens: the longest context of common models; new tokens stay within max_new_tokens' limit. */
+  max_length: 131_072,
   num_return_sequences: 16,
   stop: 16,
   stopLength: 200,
@@ -134,6 +145,9 @@ function toStopList(value: unknown): string[] {
 const VALIDATORS: { [K in OptionName]: (value: unknown) => GenerationOptions[K] } = {
   max_new_tokens: (v) => integerIn('max_new_tokens', v, 1, OPTION_LIMITS.max_new_tokens),
   min_new_tokens: (v) => integerIn('min_new_tokens', v, 0, OPTION_LIMITS.max_new_tokens),
+  // 2 at least: the prompt has a token, and max_length counts it.
+  max_length: (v) => integerIn('max_length', v, 2, OPTION_LIMITS.max_length),
+  min_length: (v) => integerIn('min_length', v, 0, OPTION_LIMITS.max_length),
   do_sample: (v) => toBoolean('do_sample', v),
   temperature: (v) => numberIn('temperature', v, 0, 100),
   top_k: (v) => integerIn('top_k', v, 0, 1_000_000),
@@ -151,6 +165,89 @@ const VALIDATORS: { [K in OptionName]: (value: unknown) => GenerationOptions[K] 
 export const GENERATION_OPTION_NAMES = Object.freeze(Object.keys(VALIDATORS) as OptionName[]);
 
 /**
+ * Hugging Face `generate` options taken with their meaning, which here is no effect:
+ * texts are never padded (each prompt runs alone and a finished text leaves the batch), so
+ * the `pad_token_id=tokenizer.eos_token_id` of many GPT-2 notebooks changes nothing, as it
+ * changes nothing in a one-prompt `generate` call.
+ */
+const WITHOUT_EFFECT: Record<string, (value: unknown) => unknown> = {
+  pad_token_id: (v) => (v === null ? v : integerIn('pad_token_id', v, 0, 10_000_000)),
+};
+
+interface Refusal {
+  /** The error code, shared by options refused for the same reason (one translated text each). */
+  code: string;
+  /** What to use instead, after "Option x is v: ". */
+  advice: string;
+  /** The value that asks for what the node does anyway (Hugging Face's default): accepted. */
+  neutral?: number | boolean;
+}
+
+const BEAM_SEARCH: Omit<Refusal, 'neutral'> = {
+  code: 'beamSearchOption',
+  advice: 'beam search is not available here; set do_sample to false for the most likely text, or use num_return_sequences with sampling for several texts',
+};
+const BEAM_LENGTH: Omit<Refusal, 'neutral'> = {
+  code: 'beamLengthOption',
+  advice: 'it only acts in beam search, which is not available here; bound the length with max_new_tokens or max_length, and end texts at a string with stop',
+};
+const SAMPLING_FILTER: Omit<Refusal, 'neutral'> = {
+  code: 'samplingFilterOption',
+  advice: 'this sampling filter is not available here; use top_p or top_k instead',
+};
+const OUTPUT: Omit<Refusal, 'neutral'> = {
+  code: 'outputOption',
+  advice: 'this node returns texts, with token counts and finish reasons in msg.generation; scores and tensors are not available',
+};
+
+/**
+ * Other `generate` options people copy from model cards and notebooks. Each is refused with
+ * what to use instead (unless it has its neutral value), never dropped: a copied
+ * `num_beams=4` silently sampling instead would be a different text than the user asked for.
+ */
+const REFUSED: Record<string, Refusal> = {
+  num_beams: { ...BEAM_SEARCH, neutral: 1 },
+  num_beam_groups: { ...BEAM_SEARCH, neutral: 1 },
+  diversity_penalty: { ...BEAM_SEARCH, neutral: 0 },
+  force_words_ids: BEAM_SEARCH,
+  early_stopping: { ...BEAM_LENGTH, neutral: false },
+  length_penalty: { ...BEAM_LENGTH, neutral: 1 },
+  typical_p: { ...SAMPLING_FILTER, neutral: 1 },
+  epsilon_cutoff: { ...SAMPLING_FILTER, neutral: 0 },
+  eta_cutoff: { ...SAMPLING_FILTER, neutral: 0 },
+  min_p: { ...SAMPLING_FILTER, neutral: 0 },
+  penalty_alpha: {
+    code: 'contrastiveSearchOption',
+    advice: 'contrastive search is not available here; against repetition use repetition_penalty or no_repeat_ngram_size',
+    neutral: 0,
+  },
+  eos_token_id: {
+    code: 'eosTokenOption',
+    advice: "the model's own end-of-text token always ends a text; to end texts at some other text use stop (for example \"\\n\")",
+  },
+  bad_words_ids: {
+    code: 'badWordsOption',
+    advice: 'banning tokens is not available here; use stop to end a text before a word, or check the texts after this node',
+  },
+  stop_strings: { code: 'stopStringsOption', advice: 'use stop instead (unlike stop_strings, it leaves the stop string out of the text)' },
+  max_time: {
+    code: 'maxTimeOption',
+    advice: "use the node's timeout setting instead (it fails the message rather than returning the text so far)",
+  },
+  output_scores: { ...OUTPUT, neutral: false },
+  output_logits: { ...OUTPUT, neutral: false },
+  return_dict_in_generate: { ...OUTPUT, neutral: false },
+};
+
+function isNeutral(value: unknown, neutral: number | boolean | undefined): boolean {
+  if (neutral === undefined) return false;
+  return typeof neutral === 'boolean' ? value === neutral || value === String(neutral) : asNumber(value) === neutral;
+}
+
+/** The names `msg.options` takes: this node's options, then the Hugging Face ones it takes without effect. */
+const KNOWN_NAMES = [...GENERATION_OPTION_NAMES, ...Object.keys(WITHOUT_EFFECT)].join(', ');
+
+/**
  * `base` with the options in `overrides` applied, every value checked. Unknown names are
  * refused too: a misspelt `max_tokens` must not be ignored silently.
  */
@@ -163,20 +260,25 @@ export function resolveGenerationOptions(base: Readonly<GenerationOptions>, over
   }
   const result: GenerationOptions = { ...base, stop: [...base.stop] };
   for (const [name, value] of Object.entries(overrides)) {
+    if (Object.hasOwn(WITHOUT_EFFECT, name)) {
+      WITHOUT_EFFECT[name](value);
+      continue;
+    }
+    if (Object.hasOwn(REFUSED, name)) {
+      const { code, advice, neutral } = REFUSED[name];
+      if (isNeutral(value, neutral)) continue;
+      refuse(code, advice, name, value);
+    }
     if (!Object.hasOwn(VALIDATORS, name)) {
-      throw new MarketingError('unknownOption', `Unknown option ${name}; known options: ${GENERATION_OPTION_NAMES.join(', ')}.`, {
-        option: name,
-        known: GENERATION_OPTION_NAMES.join(', '),
-      });
+      throw new MarketingError('unknownOption', `Unknown option ${name}; known options: ${KNOWN_NAMES}.`, { option: name, known: KNOWN_NAMES });
     }
     const key = name as OptionName;
     (result as unknown as Record<string, unknown>)[key] = VALIDATORS[key](value);
   }
-  if (result.min_new_tokens > result.max_new_tokens) {
-    refuse('minAboveMax', `it may not exceed max_new_tokens (${result.max_new_tokens})`, 'min_new_tokens', result.min_new_tokens, {
-      max_new_tokens: result.max_new_tokens,
-    });
-  }
+  // The count of new tokens given here wins over a total length from here or from the base.
+  if (Object.hasOwn(overrides, 'max_new_tokens')) result.max_length = undefined;
+  if (Object.hasOwn(overrides, 'min_new_tokens')) result.min_length = undefined;
+  checkMinimumBelowMaximum(result);
   if (!isSampling(result) && result.num_return_sequences > 1) {
     refuse(
       'greedyOneSequence',
@@ -186,6 +288,96 @@ export function resolveGenerationOptions(base: Readonly<GenerationOptions>, over
     );
   }
   return result;
+}
+
+/**
+ * The length options given in `overrides` beside the one that wins over them (max_length
+ * beside max_new_tokens, min_length beside min_new_tokens): transformers warns about these.
+ */
+export function overriddenLengthOptions(overrides: unknown): Array<{ option: string; winner: string }> {
+  if (typeof overrides !== 'object' || overrides === null) return [];
+  const pairs = [
+    { option: 'max_length', winner: 'max_new_tokens' },
+    { option: 'min_length', winner: 'min_new_tokens' },
+  ];
+  return pairs.filter(({ option, winner }) => Object.hasOwn(overrides, option) && Object.hasOwn(overrides, winner));
+}
+
+/** A minimum above the maximum, when both count the same tokens; the others wait for the prompt (lengthBudget). */
+function checkMinimumBelowMaximum(options: GenerationOptions): void {
+  const { max_length: maxLength, min_length: minLength } = options;
+  if (maxLength === undefined && minLength === undefined && options.min_new_tokens > options.max_new_tokens) {
+    refuse('minAboveMax', `it may not exceed max_new_tokens (${options.max_new_tokens})`, 'min_new_tokens', options.min_new_tokens, {
+      limitOption: 'max_new_tokens',
+      limit: options.max_new_tokens,
+    });
+  }
+  if (maxLength !== undefined && minLength !== undefined && minLength > maxLength) {
+    refuse('minAboveMax', `it may not exceed max_length (${maxLength})`, 'min_length', minLength, { limitOption: 'max_length', limit: maxLength });
+  }
+}
+
+/** How many new tokens one prompt gets: at most, and at least before the end-of-text token may come. */
+export interface LengthBudget {
+  maxNewTokens: number;
+  minNewTokens: number;
+}
+
+/**
+ * The most tokens a prompt may have with max_length set (it needs room for one new token),
+ * or undefined when max_new_tokens bounds the length. `maxPositions` is the model's.
+ */
+export function maxLengthPromptRoom(options: GenerationOptions, maxPositions: number): number | undefined {
+  return options.max_length === undefined ? undefined : Math.min(options.max_length, maxPositions) - 1;
+}
+
+/**
+ * The error for a prompt that leaves max_length no new token (`promptTokens` may be a
+ * bound, "more than 511", when the prompt was too long to count).
+ */
+export function maxLengthNoRoom(options: GenerationOptions, index: number, promptTokens: number | string, maxPositions: number): MarketingError {
+  const maxLength = options.max_length ?? 0;
+  return new MarketingError(
+    'maxLengthNoRoom',
+    `Prompt ${index + 1} has ${promptTokens} tokens and max_length ${maxLength} counts them: no room is left for new tokens in max_length (at most the model's ${maxPositions} positions). Raise max_length above the prompt's tokens, shorten the prompt, or use max_new_tokens, which counts new tokens only.`,
+    { index: index + 1, promptTokens, max_length: maxLength, n_positions: maxPositions },
+  );
+}
+
+/**
+ * The new tokens prompt `index` (of `promptTokens` tokens) gets. With max_length, as in
+ * transformers, the prompt counts: new tokens = max_length - prompt tokens, max_length
+ * clamped to the model's positions; min_length likewise. Without them, max_new_tokens and
+ * min_new_tokens as they are (the caller has fitted the prompt to the positions).
+ */
+export function lengthBudget(options: GenerationOptions, promptTokens: number, maxPositions: number, index: number): LengthBudget {
+  let maxNewTokens = options.max_new_tokens;
+  if (options.max_length !== undefined) {
+    maxNewTokens = Math.min(options.max_length, maxPositions) - promptTokens;
+    if (maxNewTokens < 1) throw maxLengthNoRoom(options, index, promptTokens, maxPositions);
+    const { max_new_tokens: limit } = OPTION_LIMITS;
+    if (maxNewTokens > limit) {
+      refuse(
+        'maxLengthTooLong',
+        `after the ${promptTokens} tokens of prompt ${index + 1} it leaves ${maxNewTokens} new tokens, more than ${limit}; expected at most ${promptTokens + limit}`,
+        'max_length',
+        options.max_length,
+        { index: index + 1, promptTokens, newTokens: maxNewTokens, limit, max: promptTokens + limit },
+      );
+    }
+  }
+  const minNewTokens = options.min_length === undefined ? options.min_new_tokens : Math.max(0, options.min_length - promptTokens);
+  if (minNewTokens > maxNewTokens) {
+    const option = options.min_length === undefined ? 'min_new_tokens' : 'min_length';
+    refuse(
+      'minUnreachable',
+      `prompt ${index + 1} has ${promptTokens} tokens, so it asks for ${minNewTokens} new tokens, more than the ${maxNewTokens} the length limit leaves`,
+      option,
+      option === 'min_length' ? options.min_length : options.min_new_tokens,
+      { index: index + 1, promptTokens, minNewTokens, maxNewTokens },
+    );
+  }
+  return { maxNewTokens, minNewTokens };
 }
 
 /** Sampling is on when do_sample is set and the temperature is above 0. */

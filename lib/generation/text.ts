@@ -52,7 +52,7 @@ export function outputText(
   options: Pick<GenerationOptions, 'cut_at_sentence_end' | 'return_full_text'>,
 ): string {
   let text = dropInvalidCharacters(continuation);
-  // Only a text cut off by max_new_tokens has an unfinished sentence; one the model ended
+  // Only a text cut off by the length limit has an unfinished sentence; one the model ended
   // itself may close with a sign-off that has no full stop, and must keep it.
   if (options.cut_at_sentence_end && finishReason === 'length') text = cutAtSentenceEnd(text);
   return (options.return_full_text ? promptText + text : text).trim();

@@ -13,6 +13,7 @@ import { modelRegistry } from '../../lib/generation/model-registry';
 import {
   DEFAULT_GENERATION_OPTIONS,
   GENERATION_OPTION_NAMES,
+  overriddenLengthOptions,
   resolveGenerationOptions,
   type GenerationOptions,
 } from '../../lib/generation/options';
@@ -22,6 +23,8 @@ interface GenerateTextNodeDef extends NodeDef {
   llm: string;
   stop: unknown;
   maxQueue: number | string;
+  /** `new` (default): max_new_tokens and min_new_tokens bound the length; `total`: max_length and min_length. */
+  lengthMode?: string;
   timeout: number | string;
   [option: string]: unknown;
 }
@@ -39,13 +42,17 @@ function unescapeStop(text: string): string {
   return text.replace(/\\([nt\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
 }
 
-/** The options set in the editor; empty fields keep the defaults. */
+/** The options set in the editor; empty fields keep the defaults. The length mode says which length fields count. */
 function configuredOptions(config: GenerateTextNodeDef): Record<string, unknown> {
+  const total = config.lengthMode === 'total';
+  const unused = total ? ['max_new_tokens', 'min_new_tokens'] : ['max_length', 'min_length'];
   const options: Record<string, unknown> = {};
   for (const name of GENERATION_OPTION_NAMES) {
     const value = config[name];
-    if (value !== undefined && value !== '') options[name] = value;
+    if (value !== undefined && value !== '' && !unused.includes(name)) options[name] = value;
   }
+  // An empty total length is refused (badInteger), not replaced by the new tokens' field.
+  if (total && options.max_length === undefined) options.max_length = '';
   options.stop = Array.isArray(config.stop) ? config.stop.filter((s) => typeof s === 'string' && s !== '').map(unescapeStop) : [];
   return options;
 }
@@ -151,6 +158,7 @@ export = function (RED: NodeAPI) {
         if (configError) throw configError;
         prompts = readPrompts(message);
         options = resolveGenerationOptions(baseOptions, message.options);
+        for (const pair of overriddenLengthOptions(message.options)) node.warn(RED._('generate-text.warnings.lengthOverridden', pair));
         if (waiting >= maxQueue) {
           throw new MarketingError('queueFull', `${waiting} messages are already waiting for the model (the most this node queues).`, {
             max: maxQueue,

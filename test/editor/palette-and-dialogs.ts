@@ -55,10 +55,12 @@ const PALETTE_NODES: DialogSpec[] = [
   },
   {
     type: 'marketing-generate-text', dir: 'generate-text', paletteLabelKey: 'generate-text.generate-text',
-    defaults: { name: '', max_new_tokens: '60', min_new_tokens: '0', do_sample: true, temperature: '1', top_k: '50', top_p: '0.95',
-      num_return_sequences: '1', seed: '', repetition_penalty: '1', no_repeat_ngram_size: '0', return_full_text: false,
-      cut_at_sentence_end: false, 'truncate_prompt-select': 'truncate', maxQueue: '10000', timeout: '60' },
-    visible: ['name', 'llm', 'max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'seed', 'truncate_prompt-select', 'timeout'],
+    defaults: { name: '', lengthMode: 'new', max_new_tokens: '60', min_new_tokens: '0', max_length: '', min_length: '', do_sample: true,
+      temperature: '1', top_k: '50', top_p: '0.95', num_return_sequences: '1', seed: '', repetition_penalty: '1', no_repeat_ngram_size: '0',
+      return_full_text: false, cut_at_sentence_end: false, 'truncate_prompt-select': 'truncate', maxQueue: '10000', timeout: '60' },
+    visible: ['name', 'llm', 'lengthMode', 'max_new_tokens', 'do_sample', 'temperature', 'top_k', 'top_p', 'seed', 'truncate_prompt-select', 'timeout'],
+    // The total length (Hugging Face's max_length) waits for its length mode.
+    hidden: ['max_length', 'min_length'],
   },
   {
     type: 'marketing-send-email', dir: 'send-email', paletteLabelKey: 'send-email.paletteLabel',
@@ -313,6 +315,34 @@ export function describePaletteAndDialogs(session: EditorSession): void {
           await cancelDialog(page);
         });
       });
+
+      if (language === 'en-US') {
+        it("switches the marketing-generate-text dialog to a total length (Hugging Face's max_length) and saves it", async () => {
+          const before = await nodeIds(page, 'marketing-generate-text');
+          await dragAndEdit(page, 'marketing-generate-text', { x: 480, y: 560 });
+          const [id] = (await nodeIds(page, 'marketing-generate-text')).filter((nodeId) => !before.includes(nodeId));
+          const tray = topTray(page);
+          await tray.locator('#node-input-lengthMode').selectOption('total');
+          assert.equal(await tray.locator('#node-input-max_new_tokens').isVisible(), false);
+          assert.ok(await tray.locator('#node-input-max_length').isVisible());
+          assert.ok(await tray.locator('#node-input-min_length').isVisible());
+          assert.equal((await tray.locator('.marketing-generate-text-tip.marketing-generate-text-length-total').innerText()).trim(),
+            catalog('generate-text', language)('generate-text.tip.lengthTotal'));
+          // A total length is required in this mode.
+          await tray.locator('#node-input-max_length').fill('');
+          await page.waitForFunction(() => document.querySelector('#node-input-max_length')?.classList.contains('input-error'));
+          await tray.locator('#node-input-max_length').pressSequentially('100'); // keyup: the editor validates again
+          await page.waitForFunction(() => !document.querySelector('#node-input-max_length')?.classList.contains('input-error'));
+          await saveScreenshot(page, 'dialog-generate-text-total-length');
+          await tray.locator('#node-dialog-ok').click();
+          await page.waitForFunction(() => document.querySelectorAll('.red-ui-editor .red-ui-tray').length === 0);
+          const saved = await page.evaluate((nodeId) => {
+            const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node(nodeId);
+            return { lengthMode: node.lengthMode, max_length: node.max_length, valid: node.valid };
+          }, id);
+          assert.deepEqual(saved, { lengthMode: 'total', max_length: '100', valid: true });
+        });
+      }
 
       for (const spec of CONFIG_NODES) {
         const from = spec.addedFrom as { type: string; property: string };

@@ -45,10 +45,22 @@ describe('example 03: subject line A/B', function () {
     const contacts = JSON.parse(String(inject.payload)) as Array<{ email: string; orders: number }>;
     const generate = nodeOf(flow, 'marketing-generate-text');
     assert.equal(generate.num_return_sequences, 3);
+    // model.generate(input_ids, max_length=100, do_sample=True, top_k=50, top_p=0.95, num_return_sequences=3), as written.
+    const [setOptions] = nodeOf(flow, 'change', 'generate() options').rules as Array<{ p: string; to: string; tot: string }>;
+    assert.deepEqual([setOptions.p, setOptions.tot], ['options', 'json']);
+    assert.deepEqual(JSON.parse(setOptions.to), { max_length: 100, do_sample: true, top_k: 50, top_p: 0.95, num_return_sequences: 3 });
+    const generated = collect(nodeOf(flow, 'function', 'split A/B').id);
 
     helper.getNode(inject.id).receive({});
     await waitUntil(() => sent.length === contacts.length && candidates.length === 2, 60_000, 'every contact sent');
     assert.deepEqual(errors, []);
+    // max_length counts each segment's prompt: its texts had 100 - prompt tokens at most.
+    assert.equal(generated.length, 2);
+    for (const msg of generated) {
+      const { promptTokens, newTokens } = msg.generation as { promptTokens: number; newTokens: number };
+      assert.deepEqual(msg.options, JSON.parse(setOptions.to));
+      assert.ok(newTokens <= 3 * (100 - promptTokens), `${newTokens} new tokens after a prompt of ${promptTokens}`);
+    }
     const bySegment = new Map(candidates.map((msg) => [(msg.payload as Candidates).segment, msg.payload as Candidates]));
     assert.deepEqual([...bySegment.keys()].sort(), ['new customers', 'regulars']);
     for (const { candidates: texts, A, B, seed } of bySegment.values()) {

@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { BUNDLED_MODEL_DIR } from '../../lib/generation/model-loader';
 import { OnnxTextGenerator } from '../../lib/generation/onnx-generator';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
-import { withTransformersEnv, type CausalLanguageModel, type OrtTensor } from '../../lib/generation/transformers';
+import { withTransformersEnv, type CausalLanguageModel, type OrtTensor, type PreTrainedTokenizer } from '../../lib/generation/transformers';
 
 /** The dimensions of every forward pass the generator asks onnxruntime for. */
 interface RecordedRun {
@@ -15,6 +15,7 @@ interface RecordedRun {
 describe('lib/generation/onnx-generator (bundled model)', function () {
   this.timeout(30_000);
   let generator: OnnxTextGenerator;
+  let tokenizer: PreTrainedTokenizer;
   const runs: RecordedRun[] = [];
 
   before(async () => {
@@ -22,7 +23,7 @@ describe('lib/generation/onnx-generator (bundled model)', function () {
       { allowLocalModels: true, allowRemoteModels: false, useFSCache: false, localModelPath: `${dirname(BUNDLED_MODEL_DIR)}/` },
       async (transformers) => {
         const options = { quantized: true, local_files_only: true };
-        const tokenizer = await transformers.AutoTokenizer.from_pretrained(basename(BUNDLED_MODEL_DIR), options);
+        tokenizer = await transformers.AutoTokenizer.from_pretrained(basename(BUNDLED_MODEL_DIR), options);
         const model = await transformers.AutoModelForCausalLM.from_pretrained(basename(BUNDLED_MODEL_DIR), options);
         // Record what reaches the real session, then run it.
         const session = model.session as CausalLanguageModel['session'] & { run: CausalLanguageModel['session']['run'] };
@@ -87,5 +88,73 @@ describe('lib/generation/onnx-generator (bundled model)', function () {
     const result = await generator.generate(['Hello', 'Bonjour'], options, { onProgress: (p) => progress.push(p.prompt * 10 + p.newTokens) });
     assert.deepEqual(progress, [1, 2, 3, 4, 11, 12, 13, 14]);
     assert.ok(Number.isInteger(result.seed));
+  });
+
+  describe("Hugging Face's max_length and min_length (prompt tokens included)", () => {
+    const resolve = (overrides: Record<string, unknown>) => resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, overrides);
+    const tokensOf = (text: string): number => tokenizer.encode(text, null, { add_special_tokens: false }).length;
+    const PROMPT = 'Spring is here';
+
+    it('gives a prompt of known length max_length - prompt tokens new tokens', async () => {
+      const promptTokens = tokensOf(PROMPT);
+      const progress: number[] = [];
+      const options = resolve({ max_length: promptTokens + 7, min_length: promptTokens + 7, do_sample: false });
+      const result = await generator.generate([PROMPT], options, { onProgress: (p) => progress.push(p.maxNewTokens) });
+      assert.equal(result.prompts[0].promptTokens, promptTokens);
+      assert.deepEqual(result.prompts[0].sequences.map(({ newTokens, finishReason }) => ({ newTokens, finishReason })), [
+        { newTokens: 7, finishReason: 'length' },
+      ]);
+      assert.equal(runs.length, 7, 'the prompt, then one step per token but the last');
+      assert.deepEqual(new Set(progress), new Set([7]), 'progress counts toward the new tokens max_length leaves');
+    });
+
+    it('lets max_new_tokens win when both are given', async () => {
+      const promptTokens = tokensOf(PROMPT);
+      const options = resolve({ max_length: promptTokens + 3, max_new_tokens: 6, min_new_tokens: 6, do_sample: false });
+      const result = await generator.generate([PROMPT], options);
+      assert.equal(result.prompts[0].sequences[0].newTokens, 6);
+    });
+
+    it('forbids the end of the text before min_length', async () => {
+      // With this seed the model ends the text after 10 tokens.
+      const prompt = 'Thank you.';
+      const free = await generator.generate([prompt], resolve({ max_new_tokens: 20, seed: 1 }));
+      assert.deepEqual(free.prompts[0].sequences.map(({ newTokens, finishReason }) => [newTokens, finishReason]), [[10, 'eos']]);
+      const options = resolve({ max_new_tokens: 20, min_length: tokensOf(prompt) + 20, seed: 1 });
+      const held = await generator.generate([prompt], options);
+      assert.deepEqual(held.prompts[0].sequences.map(({ newTokens, finishReason }) => [newTokens, finishReason]), [[20, 'length']]);
+      assert.ok(held.prompts[0].sequences[0].text.startsWith(free.prompts[0].sequences[0].text), 'the same text, not ended');
+    });
+
+    it("clamps max_length to the model's positions", async () => {
+      const long = 'Fresh flowers for every occasion, delivered today. '.repeat(48);
+      const promptTokens = tokensOf(long);
+      assert.ok(promptTokens > 400 && promptTokens < 500, `${promptTokens} tokens`);
+      const options = resolve({ max_length: 5000, min_length: 512, do_sample: false });
+      const result = await generator.generate([long], options);
+      assert.equal(result.prompts[0].truncatedPrompt, false);
+      assert.equal(result.prompts[0].promptTokens, promptTokens);
+      assert.equal(result.prompts[0].sequences[0].newTokens, 512 - promptTokens);
+      assert.equal(Math.max(...runs.map((run) => run.attentionMask[1])), 511, 'the last token is chosen, never fed');
+    });
+
+    it('refuses a prompt that leaves max_length no new token, before running the model', async () => {
+      const promptTokens = tokensOf(PROMPT);
+      await assert.rejects(generator.generate([PROMPT], resolve({ max_length: promptTokens })), {
+        code: 'maxLengthNoRoom',
+        params: { index: 1, promptTokens, max_length: promptTokens, n_positions: 512 },
+      });
+      // Too long for the model's positions: never truncated, since max_length counts the prompt.
+      const long = 'Discover our new collection of summer shoes and bags. '.repeat(60);
+      await assert.rejects(generator.generate(['Hi', long], resolve({ max_length: 2000 })), {
+        code: 'maxLengthNoRoom',
+        params: { index: 2, promptTokens: tokensOf(long), max_length: 2000, n_positions: 512 },
+      });
+      await assert.rejects(generator.generate([long.repeat(20)], resolve({ max_length: 2000 })), {
+        code: 'maxLengthNoRoom',
+        params: { index: 1, promptTokens: 'more than 511', max_length: 2000, n_positions: 512 },
+      });
+      assert.equal(runs.length, 0);
+    });
   });
 });

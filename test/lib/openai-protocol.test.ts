@@ -74,6 +74,25 @@ describe('lib/generation/openai-protocol', () => {
     });
   });
 
+  it("refuses max_length and min_length, which count the prompt's tokens the server alone can count, naming the option to use", () => {
+    for (const extraFields of ['vllm', 'llamacpp', 'none'] as const) {
+      assert.throws(() => requestBody('x', options({ max_length: 100 }), 1, { ...completions, extraFields }), {
+        code: 'serverLengthUnsupported',
+        message:
+          "Option max_length is 100: it counts the prompt's tokens, which only the server's tokenizer knows; with an inference server use max_new_tokens, which counts new tokens only.",
+        params: { option: 'max_length', value: 100, instead: 'max_new_tokens' },
+      });
+      assert.throws(() => requestBody('x', options({ min_length: 20 }), 1, { ...completions, extraFields }), {
+        code: 'serverLengthUnsupported',
+        params: { option: 'min_length', value: 20, instead: 'min_new_tokens' },
+      });
+    }
+    // Given beside them, max_new_tokens and min_new_tokens win (as in transformers) and are what is sent.
+    const body = requestBody('x', options({ max_length: 100, max_new_tokens: 30, min_length: 20, min_new_tokens: 4 }), 1, completions);
+    assert.equal(body.max_tokens, 30);
+    assert.equal(body.min_tokens, 4);
+  });
+
   it('sends the prompt as the user message after the optional system message in chat style', () => {
     const chat: RequestSettings = { model: 'llama3', endpoint: 'chat', systemMessage: 'You write short marketing emails.', extraFields: 'none' };
     const body = requestBody('Welcome Anna', options(), 1, chat);

@@ -169,6 +169,17 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
     await waitFor(() => fake.inFlight === 0, 'the timed-out request to be aborted');
   });
 
+  it("sends the reference call's options with max_new_tokens beside max_length as max_tokens", async () => {
+    await load(fake);
+    const options = { max_length: 100, max_new_tokens: 40, do_sample: true, top_k: 50, top_p: 0.95, num_return_sequences: 3, seed: 1 };
+    const out = await generate({ prompt: 'Write to Anna:', options });
+    assert.equal((out.payload as string[]).length, 3);
+    const body = fake.requests[0].body ?? {};
+    assert.deepEqual({ max_tokens: body.max_tokens, top_k: body.top_k, top_p: body.top_p, n: body.n }, { max_tokens: 40, top_k: 50, top_p: 0.95, n: 3 });
+    // transformers warns too; the test runtime shows catalog keys.
+    assert.deepEqual(callsOf('gen', 'warn'), [['generate-text.warnings.lengthOverridden']]);
+  });
+
   it('reports server failures with their codes and a red status, and goes on', async () => {
     await load(fake);
     fake.answerNext(...Array.from({ length: 4 }, () => ({ status: 503, headers: { 'retry-after': '0' }, body: { error: 'overloaded' } })));
@@ -179,6 +190,12 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
     fake.answerNext({ body: '{"choices": oops' });
     assert.equal((await generateError({ prompt: 'x' })).code, 'serverBadAnswer');
     assert.equal((await generateError({ prompt: 'x', options: { no_repeat_ngram_size: 2 } })).code, 'serverOptionUnsupported');
+    const requests = fake.requests.length;
+    const maxLength = await generateError({ prompt: 'x', options: { max_length: 100 } });
+    assert.equal(maxLength.code, 'serverLengthUnsupported');
+    assert.equal(maxLength.message, 'generate-text.errors.serverLengthUnsupported');
+    assert.deepEqual(maxLength.params, { option: 'max_length', value: 100, instead: 'max_new_tokens' });
+    assert.equal(fake.requests.length, requests, 'nothing was sent');
     assert.ok(statuses().some((s) => s.fill === 'red'));
     const out = await generate({ prompt: 'after the errors' });
     assert.equal(out.payload, 'continuation 0 of "after the errors"');

@@ -299,6 +299,47 @@ describe('marketing-generate-text node', function () {
       assert.equal(tooMany.code, 'maxNewTokensTooLarge');
     });
 
+    it("takes Hugging Face's reference call as written: max_length counts the prompt", async () => {
+      await load();
+      // model.generate(input_ids, max_length=100, do_sample=True, top_k=50, top_p=0.95, num_return_sequences=3)
+      const reference = { max_length: 100, do_sample: true, top_k: 50, top_p: 0.95, num_return_sequences: 3 };
+      const out = await generate({ prompt: PROMPT, options: { ...reference, seed: 3 } });
+      const generation = out.generation as Generation;
+      assert.equal((out.payload as string[]).length, 3);
+      const room = 100 - generation.promptTokens;
+      assert.ok(generation.newTokens <= 3 * room, `${generation.newTokens} new tokens, at most 3 x ${room}`);
+      // min_length, also counting the prompt, makes every text reach max_length exactly.
+      const exact = await generate({ prompt: PROMPT, options: { ...reference, min_length: 100, seed: 3 } });
+      assert.equal((exact.generation as Generation).newTokens, 3 * room);
+      assert.deepEqual((exact.generation as Generation).finishReason, ['length', 'length', 'length']);
+      assert.deepEqual(callsOf('gen', 'warn'), []);
+
+      // Given beside max_length, max_new_tokens wins, with transformers' warning.
+      const both = await generate({ prompt: PROMPT, options: { max_length: 100, max_new_tokens: 4, min_new_tokens: 4 } });
+      assert.equal((both.generation as Generation).newTokens, 4);
+      assert.deepEqual(callsOf('gen', 'warn'), [['generate-text.warnings.lengthOverridden']]);
+    });
+
+    it('bounds the total length in the editor\'s "total length" mode, and a message may switch back to new tokens', async () => {
+      await load({ lengthMode: 'total', max_new_tokens: 8, max_length: 30, min_length: 30 });
+      const out = await generate({ prompt: PROMPT });
+      const generation = out.generation as Generation;
+      assert.equal(generation.promptTokens + generation.newTokens, 30);
+      const newTokens = await generate({ prompt: PROMPT, options: { max_new_tokens: 5, min_new_tokens: 5 } });
+      assert.equal((newTokens.generation as Generation).newTokens, 5);
+      const short = await generateError({ prompt: PROMPT.repeat(3) });
+      assert.equal(short.code, 'maxLengthNoRoom');
+      assert.equal(short.message, 'generate-text.errors.maxLengthNoRoom');
+      await helper.unload();
+
+      // The fields of the other mode do not count; an empty total length is an error, not 60 new tokens.
+      await load({ max_new_tokens: 6, min_new_tokens: 6, max_length: 30 });
+      assert.equal(((await generate({ prompt: PROMPT })).generation as Generation).newTokens, 6);
+      await helper.unload();
+      await load({ lengthMode: 'total', max_length: '' });
+      assert.deepEqual(reportedErrors().map((err) => [err.code, err.params?.option]), [['badInteger', 'max_length']]);
+    });
+
     it('generates a batch: an array of prompts gives an array of texts, each as if sent alone', async () => {
       await load({ max_new_tokens: 6, seed: 9 });
       const prompts = ['New arrivals for spring', '限时优惠', 'Dear customer,'];
@@ -394,13 +435,15 @@ describe('marketing-generate-text node', function () {
       assert.equal(badTopP.params?.option, 'top_p');
       assert.equal(badTopP.message, 'generate-text.errors.badPositiveNumber');
       assert.equal((await generateError({ prompt: PROMPT, options: { max_tokens: 5 } })).code, 'unknownOption');
+      const beams = await generateError({ prompt: PROMPT, options: { num_beams: 4, early_stopping: true } });
+      assert.deepEqual([beams.code, beams.message, beams.params], ['beamSearchOption', 'generate-text.errors.beamSearchOption', { option: 'num_beams', value: '4' }]);
       assert.equal((await generateError({ prompt: PROMPT, options: 'fast' })).code, 'badOptions');
       assert.equal((await generateError({ payload: { text: 'hi' } })).code, 'noPrompt');
       assert.equal((await generateError({ prompt: 42 })).code, 'noPrompt');
       assert.equal((await generateError({ prompt: '   ' })).code, 'emptyPrompt');
       assert.equal((await generateError({ prompt: [] })).code, 'noPrompt');
       assert.equal(sent.length, 0);
-      assert.equal(reportedErrors().length, 7, 'one error per message');
+      assert.equal(reportedErrors().length, 8, 'one error per message');
       assert.ok(statuses().some((s) => s.fill === 'red'));
     });
 
