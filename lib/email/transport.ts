@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { type SendMailOptions, type SMTPPoolOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
+import { isLoopbackHost } from '../network';
 import { writeFileAtomically } from './durable-file';
 
 export interface DeliveryReceipt {
@@ -77,7 +78,8 @@ export function smtpSettingsWarnings(settings: SmtpSettings): string[] {
   const warnings: string[] = [];
   if (settings.port === 587 && settings.security === 'tls') warnings.push('implicitTlsOn587');
   if (settings.port === 465 && settings.security !== 'tls') warnings.push('plainOn465');
-  if (settings.security === 'none' && settings.user) warnings.push('credentialsInClear');
+  // On loopback the password never leaves the machine, so plain text exposes it to no network.
+  if (settings.security === 'none' && settings.user && !isLoopbackHost(settings.host)) warnings.push('credentialsInClear');
   if (!settings.rejectUnauthorized) warnings.push('unverifiedCertificates');
   return warnings;
 }
