@@ -11,7 +11,6 @@ import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
 import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedger } from '../../lib/email/ledger';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
 import { createOutboxTransport, type MailTransport } from '../../lib/email/transport';
-import { MarketingError } from '../../lib/errors';
 import { contextReferences } from '../../lib/prompt';
 import { localiseError, resolveTemplateReferences, showError } from '../common';
 import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
@@ -181,7 +180,7 @@ export = function (RED: NodeAPI) {
     }
 
     function failure(err: unknown, details: Record<string, unknown>): { email: EmailInfo; error: Error } {
-      const error = err instanceof MarketingError ? localiseError(RED, 'send-email', err) : err instanceof Error ? err : new Error(String(err));
+      const error = localiseError(RED, 'send-email', err);
       const reason = (error as { code?: unknown }).code;
       return { email: { status: 'failed', reason: typeof reason === 'string' ? reason : 'error', message: error.message, ...details }, error };
     }
@@ -258,7 +257,7 @@ export = function (RED: NodeAPI) {
         .then((ready) => (ready instanceof Error ? undefined : ready.close()))
         .then(() => ownTransport?.close())
         .then(() => lease?.release())
-        .catch((err: unknown) => node.warn(err instanceof Error ? err.message : String(err)))
+        .catch((err: unknown) => node.warn(localiseError(RED, 'send-email', err).message))
         .then(() => done());
     });
   }
