@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
+import type { OutboxLeftovers } from '../lib/email/transport';
 import { isMarketingError, printable } from '../lib/errors';
 import type { ContextReference } from '../lib/prompt';
 import type { TemplateLookup } from '../lib/template';
@@ -26,6 +27,16 @@ export function localiseError(RED: NodeAPI, namespace: string, err: unknown): Er
   if (message === err.message) return err;
   const { code } = err as { code?: unknown };
   return Object.assign(new Error(message, { cause: err }), code === undefined ? {} : { code });
+}
+
+/**
+ * Warns (`<namespace>.warnings.outboxLeftovers`) about the unfinished files of a crash that an
+ * outbox removed when it started, so that the log says what the crash left.
+ */
+export function warnAboutOutboxLeftovers(RED: NodeAPI, node: Node, namespace: string, leftovers: Promise<OutboxLeftovers>, folder: string): void {
+  void leftovers.then(({ empty, unrenamed }) => {
+    if (empty + unrenamed > 0) node.warn(RED._(`${namespace}.warnings.outboxLeftovers`, { count: empty + unrenamed, empty, unrenamed, folder }));
+  });
 }
 
 /** The red status shown while a node is in error; `text` is already translated. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { helper, startServer, stopServer } from '../support/red';
-import { deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
+import { helper, startServer, stopServer, waitUntil } from '../support/red';
+import { deploySendEmail, makeUserDir, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
 describe('marketing-send-email: composing', function () {
@@ -274,6 +274,40 @@ describe('marketing-send-email: composing', function () {
     assert.deepEqual(parsed.map((mail) => mail.html).sort(), ['<b>one</b>', '<b>two</b>']);
     assert.equal(server.accepted.length, 0);
   });
+
+  for (const [where, smtpConfig, folderName, logType] of [
+    ['its own outbox', null, 'outbox', 'marketing-send-email'],
+    ["a marketing-smtp node's outbox", { transport: 'outbox', outbox: 'box' }, 'box', 'marketing-smtp'],
+  ] as const) {
+    it(`removes at start the unfinished files a crash left in ${where}, and says so in the log and the report`, async () => {
+      const userDir = makeUserDir();
+      const folder = join(userDir, folderName);
+      mkdirSync(folder);
+      const message = 'From: news@shop.example\r\nTo: ann@example.com\r\nSubject: Hello\r\n\r\nHi\r\n';
+      // What a crashed earlier process leaves: a message complete but never renamed, one with no bytes yet.
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000001-abcd.eml.tmp'), message);
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000002-abcd.eml.tmp'), '');
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000000-abcd.eml'), message);
+      const beforeThisProcess = new Date(performance.timeOrigin - 60_000);
+      for (const name of readdirSync(folder)) utimesSync(join(folder, name), beforeThisProcess, beforeThisProcess);
+      // A temporary file newer than this process is a write under way, perhaps of another process: left alone.
+      writeFileSync(join(folder, 'in-progress.eml.tmp'), 'From: x');
+
+      harness = await deploySendEmail({}, smtpConfig, undefined, userDir);
+      await waitUntil(() => readdirSync(folder).length === 2, 5000, 'leftovers removed');
+      assert.deepEqual(readdirSync(folder).sort(), ['2026-01-01T00-00-00.000Z-000000-abcd.eml', 'in-progress.eml.tmp']);
+      const warnings = () => helper.log().args.map(([event]) => event as { type?: string; msg?: unknown })
+        .filter((event) => event.type === logType && String(event.msg).endsWith('.warnings.outboxLeftovers'));
+      await waitUntil(() => warnings().length > 0, 2000, 'the warning');
+
+      helper.getNode('send')?.receive({ topic: 'report' } as never);
+      await waitUntil(() => harness?.sent.length === 1, 2000, 'the report');
+      assert.deepEqual((harness.sent[0].payload as { outboxLeftovers?: unknown }).outboxLeftovers, { empty: 1, unrenamed: 1 });
+      await harness.run([{ contact: { email: 'ann@example.com' } }]);
+      assert.equal(readdirSync(folder).filter((name) => name.endsWith('.eml')).length, 2);
+      assert.equal(warnings().length, 1, 'one warning, at start');
+    });
+  }
 });
 
 function readHeader(raw: Buffer, name: string): string {
