@@ -35,7 +35,7 @@ export function localiseError(RED: NodeAPI, namespace: string, err: unknown): Er
  */
 export function warnAboutOutboxLeftovers(RED: NodeAPI, node: Node, namespace: string, leftovers: Promise<OutboxLeftovers>, folder: string): void {
   void leftovers.then(({ empty, unrenamed }) => {
-    if (empty + unrenamed > 0) node.warn(RED._(`${namespace}.warnings.outboxLeftovers`, { count: empty + unrenamed, empty, unrenamed, folder }));
+    if (empty + unrenamed > 0) node.warn(RED._(`${namespace}.warnings.outboxLeftovers`, { count: empty + unrenamed, empty, unrenamed, folder: printable(folder) }));
   });
 }
 
