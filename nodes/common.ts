@@ -5,21 +5,38 @@
  */
 import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
-import { isMarketingError } from '../lib/errors';
+import type { OutboxLeftovers } from '../lib/email/transport';
+import { isMarketingError, printable } from '../lib/errors';
 import type { ContextReference } from '../lib/prompt';
 import type { TemplateLookup } from '../lib/template';
 
 /**
  * Turns an error from `lib/` into an Error whose message is translated in the node's
  * catalog (`<namespace>.errors.<code>`), keeping `code` and `params` for Catch nodes.
- * Other errors pass through unchanged.
+ * Other errors keep their message, made `printable` (their text may quote input or a
+ * server's reply), so that every error a node reports or logs stays on one line.
  */
 export function localiseError(RED: NodeAPI, namespace: string, err: unknown): Error {
   if (isMarketingError(err)) {
+    // The params are printable already (MarketingError makes them so).
     const localised = new Error(RED._(`${namespace}.errors.${err.code}`, err.params));
     return Object.assign(localised, { code: err.code, params: err.params });
   }
-  return err instanceof Error ? err : new Error(String(err));
+  if (!(err instanceof Error)) return new Error(printable(String(err)));
+  const message = printable(err.message);
+  if (message === err.message) return err;
+  const { code } = err as { code?: unknown };
+  return Object.assign(new Error(message, { cause: err }), code === undefined ? {} : { code });
+}
+
+/**
+ * Warns (`<namespace>.warnings.outboxLeftovers`) about the unfinished files of a crash that an
+ * outbox removed when it started, so that the log says what the crash left.
+ */
+export function warnAboutOutboxLeftovers(RED: NodeAPI, node: Node, namespace: string, leftovers: Promise<OutboxLeftovers>, folder: string): void {
+  void leftovers.then(({ empty, unrenamed }) => {
+    if (empty + unrenamed > 0) node.warn(RED._(`${namespace}.warnings.outboxLeftovers`, { count: empty + unrenamed, empty, unrenamed, folder: printable(folder) }));
+  });
 }
 
 /** The red status shown while a node is in error; `text` is already translated. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
+import { encodeWord } from 'nodemailer/lib/mime-funcs';
 import { compileFieldPath, isContact, isOptedOutValue, isValidEmail, normaliseEmail, type Contact } from '../contacts';
 import { MarketingError } from '../errors';
 import { compileTemplate, type CompiledTemplate, type TemplateLookup } from '../template';
@@ -56,10 +57,51 @@ export type Composition =
 const LINE_BREAK = /[\r\n]/;
 const UNSUBSCRIBE_URL = /^(https?:\/\/|mailto:)[^\s<>"]+$/i;
 
+/**
+ * The most characters a template may put into the subject: RFC 5322's limit on a header
+ * line. nodemailer folds the subject into lines of at most 78 characters (see `foldable`).
+ */
+export const MAX_SUBJECT = 998;
+/**
+ * The most characters of a display name (the recipient's, the sender's). nodemailer folds
+ * names at spaces and sends non-ASCII names as short encoded words, but quotes an ASCII name
+ * as one string: a name without spaces stays on one line, which this cap keeps far below
+ * RFC 5322's 998.
+ */
+export const MAX_DISPLAY_NAME = 200;
+/**
+ * The most characters of an unsubscribe URL. A URL has no spaces to fold at, so the whole
+ * `List-Unsubscribe: <url>` line must stay within RFC 5322's 998.
+ */
+export const MAX_UNSUBSCRIBE_URL = 900;
+
+/**
+ * nodemailer folds header lines at spaces only, so a longer run of non-blank characters would
+ * stay one long line; such a subject is sent as RFC 2047 encoded words instead (of at most 52
+ * encoded characters, as nodemailer makes them for non-ASCII text), which fold between words.
+ * 60 leaves room for `Subject: ` within 78 characters.
+ */
+const UNFOLDABLE = /\S{61}/;
+
 function rejectLineBreaks(field: string, value: string): void {
   if (LINE_BREAK.test(value)) {
     throw new MarketingError('headerInjection', `Line break in the ${field} header`, { field });
   }
+}
+
+function rejectLongHeader(field: string, value: string, limit: number): void {
+  if (value.length > limit) {
+    throw new MarketingError('headerTooLong', `The ${field} is ${value.length} characters long, more than the limit of ${limit}`, {
+      field,
+      length: value.length,
+      limit,
+    });
+  }
+}
+
+/** A subject nodemailer can fold within 78 characters: as it is, or as encoded words. */
+function foldable(subject: string): string {
+  return UNFOLDABLE.test(subject) ? encodeWord(subject, 'Q', 52) : subject;
 }
 
 function shorten(value: unknown): string {
@@ -99,6 +141,7 @@ export class EmailComposer {
       throw new MarketingError('invalidFrom', `Invalid sender address: ${shorten(settings.from)}`, { address: shorten(settings.from) });
     }
     rejectLineBreaks('from name', settings.fromName);
+    rejectLongHeader('from name', settings.fromName.trim(), MAX_DISPLAY_NAME);
     if (settings.replyTo && !isValidEmail(settings.replyTo)) {
       throw new MarketingError('invalidReplyTo', `Invalid reply-to address: ${shorten(settings.replyTo)}`, { address: shorten(settings.replyTo) });
     }
@@ -148,6 +191,7 @@ export class EmailComposer {
     const rawName = this.readName && contact ? this.readName(contact) : undefined;
     const name = typeof rawName === 'string' ? rawName.trim() : '';
     rejectLineBreaks('recipient name', name);
+    rejectLongHeader('recipient name', name, MAX_DISPLAY_NAME);
 
     const context: Record<string, unknown> = {
       contact: contact ?? {},
@@ -162,6 +206,7 @@ export class EmailComposer {
       const urlContext = { contact: encodeForUrl(contact ?? {}), segment: encodeForUrl(msg.segment), campaign: encodeURIComponent(campaign), email: encodeURIComponent(address.trim()) };
       const urlLookup: TemplateLookup | undefined = lookup && ((key) => encodeForUrl(lookup(key)));
       unsubscribeUrl = this.unsubscribeUrl.render(urlContext, urlLookup).trim();
+      rejectLongHeader('unsubscribe URL', unsubscribeUrl, MAX_UNSUBSCRIBE_URL);
       if (!UNSUBSCRIBE_URL.test(unsubscribeUrl)) {
         throw new MarketingError('invalidUnsubscribeUrl', `Invalid unsubscribe URL: ${shorten(unsubscribeUrl)}`, { url: shorten(unsubscribeUrl) });
       }
@@ -170,6 +215,7 @@ export class EmailComposer {
 
     const subject = this.subject.render(context, lookup).trim();
     rejectLineBreaks('subject', subject);
+    rejectLongHeader('subject', subject, MAX_SUBJECT);
     const text = this.text.render(context, lookup);
     const html = this.html?.render(context, lookup);
     const size = Buffer.byteLength(subject) + Buffer.byteLength(text) + (html ? Buffer.byteLength(html) : 0);
@@ -183,7 +229,7 @@ export class EmailComposer {
     const mail: SendMailOptions = {
       from: { name: this.settings.fromName.trim(), address: this.settings.from.trim() },
       to: name ? { name, address: address.trim() } : address.trim(),
-      subject,
+      subject: foldable(subject),
       text,
     };
     if (html !== undefined) mail.html = html;

@@ -3,11 +3,12 @@
  * outbox (each message an RFC 5322 `.eml` file), behind one small interface so that the
  * delivery logic (ledger, retries, outputs) is the same for both.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer, { type SendMailOptions, type SMTPPoolOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
-import { writeFileAtomically } from './durable-file';
+import { isLoopbackHost } from '../network';
+import { syncDirectory, writeFileAtomically } from './durable-file';
 
 export interface DeliveryReceipt {
   messageId: string;
@@ -22,6 +23,16 @@ export interface MailTransport {
   send(mail: SendMailOptions): Promise<DeliveryReceipt>;
   /** Lets deliveries under way finish (for at most a grace period), then releases everything. */
   close(): Promise<void>;
+  /** The file outbox only: the unfinished files of an earlier crash that it removed at start. */
+  readonly leftovers?: Promise<OutboxLeftovers>;
+}
+
+/** Temporary `.eml.tmp` files a crash (kill -9, power loss) left in the outbox. */
+export interface OutboxLeftovers {
+  /** 0 bytes: the crash came before anything was written. */
+  empty: number;
+  /** With content, complete or not, but never renamed: never reported as sent. */
+  unrenamed: number;
 }
 
 /**
@@ -77,7 +88,8 @@ export function smtpSettingsWarnings(settings: SmtpSettings): string[] {
   const warnings: string[] = [];
   if (settings.port === 587 && settings.security === 'tls') warnings.push('implicitTlsOn587');
   if (settings.port === 465 && settings.security !== 'tls') warnings.push('plainOn465');
-  if (settings.security === 'none' && settings.user) warnings.push('credentialsInClear');
+  // On loopback the password never leaves the machine, so plain text exposes it to no network.
+  if (settings.security === 'none' && settings.user && !isLoopbackHost(settings.host)) warnings.push('credentialsInClear');
   if (!settings.rejectUnauthorized) warnings.push('unverifiedCertificates');
   return warnings;
 }
@@ -184,24 +196,61 @@ export function outboxFileName(date: Date, sequence: number, tag: string): strin
   return `${stamp}-${String(sequence % 1_000_000).padStart(6, '0')}-${tag}.eml`;
 }
 
+/** What `${name}.eml` is written as until it is complete. */
+const TEMPORARY_SUFFIX = '.eml.tmp';
+
+/**
+ * Removes the temporary files that processes killed mid-write left in the outbox `folder`.
+ * Such a message was never renamed, so never reported as sent: the send ledger holds its
+ * attempt without an outcome, which makes it an interrupted send, not a message to keep.
+ * Only files last changed before this process started are touched: a newer one is a write
+ * under way (in this process, or in another one sharing the folder).
+ */
+export async function removeOutboxLeftovers(folder: string): Promise<OutboxLeftovers> {
+  const removed: OutboxLeftovers = { empty: 0, unrenamed: 0 };
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return removed; // no folder yet: nothing left over
+  }
+  for (const name of names.filter((entry) => entry.endsWith(TEMPORARY_SUFFIX))) {
+    const path = join(folder, name);
+    try {
+      const stats = await stat(path);
+      if (!stats.isFile() || stats.mtimeMs >= performance.timeOrigin) continue;
+      await unlink(path);
+      if (stats.size === 0) removed.empty++;
+      else removed.unrenamed++;
+    } catch {
+      // Gone already, or not ours to remove: the next start tries again.
+    }
+  }
+  if (removed.empty + removed.unrenamed > 0) await syncDirectory(folder);
+  return removed;
+}
+
 /**
  * The file outbox: each message becomes an RFC 5322 `.eml` file (CRLF line ends, as sent over
- * SMTP) in `folder`. A file is written under a temporary name, synced, then renamed, so the
- * folder never holds a half-written message.
+ * SMTP) in `folder`. A file is written under a temporary name, synced, then renamed, and the
+ * temporary files of a crashed earlier process are removed at start, so the folder never
+ * holds a half-written message.
  */
 export function createOutboxTransport(folder: string): MailTransport {
   const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   const inFlight = new InFlightCounter();
   let closed = false;
+  const leftovers = removeOutboxLeftovers(folder);
   let folderReady: Promise<unknown> | undefined;
   const tag = Math.random().toString(16).slice(2, 6).padEnd(4, '0');
   return {
     concurrency: 4,
+    leftovers,
     async send(mail) {
       if (closed) throw Object.assign(new Error('The outbox is closed'), { code: 'ECONNECTION' });
       return inFlight.track((async () => {
         const info = await composer.sendMail(mail);
-        folderReady ??= mkdir(folder, { recursive: true });
+        folderReady ??= leftovers.then(() => mkdir(folder, { recursive: true }));
         await folderReady;
         const name = outboxFileName(new Date(), ++outboxSequence, tag);
         const path = join(folder, name);

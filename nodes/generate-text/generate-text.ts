@@ -225,7 +225,7 @@ export = function (RED: NodeAPI) {
       // Queued messages end at once; a running generation stops after its current step.
       Promise.allSettled([...inFlight])
         .then(() => lease.release())
-        .catch((err: unknown) => node.error(err))
+        .catch((err: unknown) => node.error(localiseError(RED, 'generate-text', err)))
         .finally(() => {
           node.status({});
           done();

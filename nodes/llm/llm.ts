@@ -9,6 +9,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { resolveModelSpec, type ModelSettings, type ModelSpec } from '../../lib/generation/backends';
 import { modelRegistry } from '../../lib/generation/model-registry';
+import { isLoopbackHost } from '../../lib/network';
 
 interface LlmNodeDef extends NodeDef, ModelSettings {
   loadAt: string;
@@ -19,8 +20,6 @@ interface LlmCredentials {
 }
 
 type LlmNode = Node<LlmCredentials> & { spec: ModelSpec; loadAtDeploy: boolean };
-
-const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
 
 export = function (RED: NodeAPI) {
   function MarketingLlmNode(this: LlmNode, config: LlmNodeDef) {
@@ -43,7 +42,7 @@ export = function (RED: NodeAPI) {
   function plainHttpElsewhere(baseUrl: string): boolean {
     try {
       const url = new URL(baseUrl);
-      return url.protocol === 'http:' && !LOOPBACK.test(url.hostname);
+      return url.protocol === 'http:' && !isLoopbackHost(url.hostname);
     } catch {
       return false;
     }

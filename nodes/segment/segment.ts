@@ -196,8 +196,9 @@ export = function (RED: NodeAPI) {
         } catch (err) {
           stopped = true;
           running.delete(stop);
-          showError(node, (err as Error).message);
-          done(err as Error);
+          const error = localiseError(RED, 'segment', err);
+          showError(node, error.message);
+          done(error);
         }
       };
       sendSlice();

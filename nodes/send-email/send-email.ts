@@ -10,10 +10,9 @@ import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose
 import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
 import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedger } from '../../lib/email/ledger';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
-import { createOutboxTransport, type MailTransport } from '../../lib/email/transport';
-import { MarketingError } from '../../lib/errors';
+import { createOutboxTransport, type MailTransport, type OutboxLeftovers } from '../../lib/email/transport';
 import { contextReferences } from '../../lib/prompt';
-import { localiseError, resolveTemplateReferences, showError } from '../common';
+import { localiseError, resolveTemplateReferences, showError, warnAboutOutboxLeftovers } from '../common';
 import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
 
 interface SendEmailNodeDef extends NodeDef {
@@ -86,8 +85,12 @@ export = function (RED: NodeAPI) {
     } else {
       destination = outboxFolder(RED, undefined);
       ownTransport = createOutboxTransport(destination);
+      if (ownTransport.leftovers) warnAboutOutboxLeftovers(RED, node, 'send-email', ownTransport.leftovers, destination);
       transport = ownTransport;
     }
+    // What the outbox (this node's, or the configuration's) removed at start, for the report.
+    let outboxLeftovers: OutboxLeftovers | undefined;
+    void (transport instanceof Error ? undefined : transport.leftovers)?.then((removed) => (outboxLeftovers = removed));
 
     let composer: EmailComposer | Error;
     try {
@@ -160,6 +163,7 @@ export = function (RED: NodeAPI) {
         since: startedAt,
         run: { ...counters, pending },
         ledger: openLedger?.summarise(reportCampaign),
+        ...(outboxLeftovers ? { outboxLeftovers } : {}),
       };
     }
     let openLedger: SendLedger | undefined;
@@ -181,7 +185,7 @@ export = function (RED: NodeAPI) {
     }
 
     function failure(err: unknown, details: Record<string, unknown>): { email: EmailInfo; error: Error } {
-      const error = err instanceof MarketingError ? localiseError(RED, 'send-email', err) : err instanceof Error ? err : new Error(String(err));
+      const error = localiseError(RED, 'send-email', err);
       const reason = (error as { code?: unknown }).code;
       return { email: { status: 'failed', reason: typeof reason === 'string' ? reason : 'error', message: error.message, ...details }, error };
     }
@@ -258,7 +262,7 @@ export = function (RED: NodeAPI) {
         .then((ready) => (ready instanceof Error ? undefined : ready.close()))
         .then(() => ownTransport?.close())
         .then(() => lease?.release())
-        .catch((err: unknown) => node.warn(err instanceof Error ? err.message : String(err)))
+        .catch((err: unknown) => node.warn(localiseError(RED, 'send-email', err).message))
         .then(() => done());
     });
   }

@@ -13,7 +13,7 @@ import {
   type SmtpSecurity,
   type SmtpSettings,
 } from '../../lib/email/transport';
-import { localiseError } from '../common';
+import { localiseError, warnAboutOutboxLeftovers } from '../common';
 import { outboxFolder, type SmtpConfigNode, type SmtpCredentials } from './provider';
 
 interface SmtpNodeDef extends NodeDef {
@@ -43,7 +43,9 @@ export = function (RED: NodeAPI) {
     let describe: string;
     if (kind === 'outbox') {
       const folder = outboxFolder(RED, config.outbox);
-      transport = createOutboxTransport(folder);
+      const outbox = createOutboxTransport(folder);
+      if (outbox.leftovers) warnAboutOutboxLeftovers(RED, node, 'smtp', outbox.leftovers, folder);
+      transport = outbox;
       describe = folder;
     } else {
       const settings: SmtpSettings = {

@@ -112,6 +112,25 @@ describe('lib/email/compose', () => {
     assert.equal(injected.kind === 'mail' && injected.mail.subject, 'Hi Ann Bcc: x@example.com');
   });
 
+  it('caps what may go into a header: 998 characters of subject, 200 of a name, 900 of unsubscribe URL', () => {
+    const c = composer({ subject: 'Hello {{contact.firstName}}', unsubscribeUrl: 'https://shop.example/u?e={{contact.token}}' });
+    const contact = (extra: Record<string, unknown>) => ({ contact: { email: 'a@example.com', firstName: 'Ann', token: 't', ...extra } });
+    assert.equal(c.compose(contact({ firstName: 'x'.repeat(998 - 'Hello '.length), name: 'y'.repeat(200) }), 'c').kind, 'mail', 'at the limits');
+    assert.throws(() => c.compose(contact({ firstName: 'x'.repeat(5000) }), 'c'), { code: 'headerTooLong', params: { field: 'subject', length: 5006, limit: 998 } });
+    assert.throws(() => c.compose(contact({ name: 'y'.repeat(201) }), 'c'), { code: 'headerTooLong', params: { field: 'recipient name', length: 201, limit: 200 } });
+    assert.throws(() => c.compose(contact({ token: 'z'.repeat(900) }), 'c'), { code: 'headerTooLong', params: { field: 'unsubscribe URL', length: 925, limit: 900 } });
+    assert.throws(() => composer({}, { fromName: 'S'.repeat(201) }), { code: 'headerTooLong', params: { field: 'from name', length: 201, limit: 200 } });
+  });
+
+  it('hands nodemailer a subject with a long unbroken run as encoded words, which it can fold', () => {
+    const result = composer({ subject: '{{contact.firstName}}' }).compose({ contact: { email: 'a@example.com', firstName: 'x'.repeat(200) } }, 'c');
+    assert.ok(result.kind === 'mail');
+    assert.match(String(result.mail.subject), /^=\?UTF-8\?Q\?x+\?=( =\?UTF-8\?Q\?x+\?=)+$/);
+    const short = composer().compose({ contact: { email: 'a@example.com', firstName: 'Ann' } }, 'c');
+    assert.ok(short.kind === 'mail');
+    assert.equal(short.mail.subject, 'Hello Ann', 'ordinary text goes as it is');
+  });
+
   it('lists the names its templates use', () => {
     const c = composer({ subject: '{{flow.offer}}', text: '{{payload}} {{env.SHOP}}', html: '<p>{{contact.firstName}}</p>' });
     assert.deepEqual([...c.names].sort(), ['contact.firstName', 'env.SHOP', 'flow.offer', 'payload']);

@@ -33,6 +33,9 @@ describe('lib/email/transport', () => {
     assert.deepEqual(smtpSettingsWarnings({ ...settings, port: 587, security: 'tls' }), ['implicitTlsOn587']);
     assert.deepEqual(smtpSettingsWarnings({ ...settings, port: 465, security: 'starttls' }), ['plainOn465']);
     assert.deepEqual(smtpSettingsWarnings({ ...settings, port: 25, security: 'none', user: 'u' }), ['credentialsInClear']);
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LocalHost']) {
+      assert.deepEqual(smtpSettingsWarnings({ ...settings, host, port: 25, security: 'none', user: 'u' }), [], host);
+    }
     assert.deepEqual(smtpSettingsWarnings({ ...settings, rejectUnauthorized: false }), ['unverifiedCertificates']);
     assert.deepEqual(smtpSettingsWarnings(settings), []);
   });

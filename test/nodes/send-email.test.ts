@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { helper, startServer, stopServer } from '../support/red';
-import { deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
+import { helper, startServer, stopServer, waitUntil } from '../support/red';
+import { deploySendEmail, makeUserDir, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
 describe('marketing-send-email: composing', function () {
@@ -165,6 +165,54 @@ describe('marketing-send-email: composing', function () {
     assert.equal(server.receivedCount('victim@example.com'), 0);
   });
 
+  it('folds or encodes long header values: no line over 78 characters, and none over 998 ever', async () => {
+    const longWord = 'x'.repeat(995);
+    const spaced = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ').slice(0, 995).trim();
+    const spacedName = Array.from({ length: 40 }, (_, i) => `Name${i}`).join(' ').slice(0, 200).trim();
+    const fromName = Array.from({ length: 40 }, () => 'Shop News').join(' ').slice(0, 200).trim();
+    harness = await deploySendEmail({ subject: 'Hi {{contact.firstName}}', fromName }, smtp());
+    const contacts = [
+      { email: 'a@example.com', firstName: longWord, name: 'Ann Lee' },
+      { email: 'b@example.com', firstName: spaced, name: spacedName },
+      { email: 'c@example.com', firstName: '春'.repeat(995), name: '李'.repeat(200) },
+      { email: 'd@example.com', firstName: 'Dan', name: 'D'.repeat(200) },
+    ];
+    await harness.run(contacts.map((contact) => ({ contact })));
+    assert.equal(harness.sent.length, contacts.length);
+    for (let i = 0; i < contacts.length; i++) {
+      const { raw, to } = server.accepted[i];
+      const contact = contacts.find((c) => c.email === to[0]);
+      assert.ok(contact, to[0]);
+      const lines = raw.toString('utf8').split('\r\n');
+      const long = lines.filter((line) => line.length > 78);
+      if (contact.email === 'd@example.com') {
+        // nodemailer keeps an ASCII name without spaces as one word: one line, capped far below 998
+        assert.equal(long.length, 1);
+        assert.ok(long[0].includes('D'.repeat(200)) && long[0].length <= 210, long[0]);
+      } else {
+        assert.deepEqual(long, [], `lines over 78 characters for ${to[0]}`);
+      }
+      const parsed = await server.parse(i);
+      assert.equal(parsed.subject, `Hi ${contact.firstName}`);
+      assert.deepEqual(parsed.to && !Array.isArray(parsed.to) && parsed.to.value, [{ address: to[0], name: contact.name }]);
+      assert.deepEqual(parsed.from?.value, [{ address: 'news@shop.example', name: fromName }]);
+    }
+  });
+
+  it('refuses header values over the documented limit with a clear error, and sends nothing', async () => {
+    harness = await deploySendEmail({ subject: 'Hi {{contact.firstName}}', unsubscribeUrl: 'https://shop.example/u?t={{contact.token}}' }, smtp());
+    const tooLong = [
+      { contact: { email: 'a@example.com', firstName: 'x'.repeat(5000) } },
+      { contact: { email: 'b@example.com', firstName: 'x'.repeat(1_500_000) } },
+      { contact: { email: 'c@example.com', name: 'n'.repeat(5000) } },
+      { contact: { email: 'd@example.com', token: 't'.repeat(1000) } },
+    ];
+    await harness.run(tooLong);
+    assert.deepEqual(harness.notSent.map((msg) => [msg.email.reason, msg.email.to]), tooLong.map(() => ['headerTooLong', undefined]));
+    assert.deepEqual(harness.caught.map((msg) => msg.error?.code), tooLong.map(() => 'headerTooLong'));
+    assert.equal(server.accepted.length, 0);
+  });
+
   it('resolves flow, global and env values in the templates, as the core Template node does', async () => {
     harness = await deploySendEmail({ subject: '{{flow.offer}} at {{env.SHOP}}', text: '{{global.signature}}' }, smtp());
     const node = helper.getNode('send');
@@ -226,6 +274,40 @@ describe('marketing-send-email: composing', function () {
     assert.deepEqual(parsed.map((mail) => mail.html).sort(), ['<b>one</b>', '<b>two</b>']);
     assert.equal(server.accepted.length, 0);
   });
+
+  for (const [where, smtpConfig, folderName, logType] of [
+    ['its own outbox', null, 'outbox', 'marketing-send-email'],
+    ["a marketing-smtp node's outbox", { transport: 'outbox', outbox: 'box' }, 'box', 'marketing-smtp'],
+  ] as const) {
+    it(`removes at start the unfinished files a crash left in ${where}, and says so in the log and the report`, async () => {
+      const userDir = makeUserDir();
+      const folder = join(userDir, folderName);
+      mkdirSync(folder);
+      const message = 'From: news@shop.example\r\nTo: ann@example.com\r\nSubject: Hello\r\n\r\nHi\r\n';
+      // What a crashed earlier process leaves: a message complete but never renamed, one with no bytes yet.
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000001-abcd.eml.tmp'), message);
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000002-abcd.eml.tmp'), '');
+      writeFileSync(join(folder, '2026-01-01T00-00-00.000Z-000000-abcd.eml'), message);
+      const beforeThisProcess = new Date(performance.timeOrigin - 60_000);
+      for (const name of readdirSync(folder)) utimesSync(join(folder, name), beforeThisProcess, beforeThisProcess);
+      // A temporary file newer than this process is a write under way, perhaps of another process: left alone.
+      writeFileSync(join(folder, 'in-progress.eml.tmp'), 'From: x');
+
+      harness = await deploySendEmail({}, smtpConfig, undefined, userDir);
+      await waitUntil(() => readdirSync(folder).length === 2, 5000, 'leftovers removed');
+      assert.deepEqual(readdirSync(folder).sort(), ['2026-01-01T00-00-00.000Z-000000-abcd.eml', 'in-progress.eml.tmp']);
+      const warnings = () => helper.log().args.map(([event]) => event as { type?: string; msg?: unknown })
+        .filter((event) => event.type === logType && String(event.msg).endsWith('.warnings.outboxLeftovers'));
+      await waitUntil(() => warnings().length > 0, 2000, 'the warning');
+
+      helper.getNode('send')?.receive({ topic: 'report' } as never);
+      await waitUntil(() => harness?.sent.length === 1, 2000, 'the report');
+      assert.deepEqual((harness.sent[0].payload as { outboxLeftovers?: unknown }).outboxLeftovers, { empty: 1, unrenamed: 1 });
+      await harness.run([{ contact: { email: 'ann@example.com' } }]);
+      assert.equal(readdirSync(folder).filter((name) => name.endsWith('.eml')).length, 2);
+      assert.equal(warnings().length, 1, 'one warning, at start');
+    });
+  }
 });
 
 function readHeader(raw: Buffer, name: string): string {

@@ -83,6 +83,19 @@ describe('marketing-smtp', function () {
     assert.ok(warnings.includes('smtp.warnings.plainOn465'), warnings.join());
   });
 
+  it('warns that a password would travel unencrypted, except to a loopback host where it crosses no network', async () => {
+    const plain = { ...SMTP_DEFAULTS, security: 'none', port: server.port };
+    const hosts: Record<string, string> = { 'plain-remote': 'mail.example.com', 'plain-v4': '127.0.0.1', 'plain-v6': '::1', 'plain-name': 'localhost' };
+    const flow = Object.entries(hosts).map(([id, host]) => ({ id, type: 'marketing-smtp', ...plain, host }));
+    const credentials = Object.fromEntries(Object.keys(hosts).map((id) => [id, { user: 'ann', password: 'secret' }]));
+    await helper.load([smtpNode], flow, credentials);
+    const warned = helper.log().args
+      .map(([event]) => event as { id?: string; type?: string; msg?: unknown })
+      .filter((event) => event.type === 'marketing-smtp' && event.msg === 'smtp.warnings.credentialsInClear')
+      .map((event) => event.id);
+    assert.deepEqual(warned, ['plain-remote']);
+  });
+
   it('reports a configuration that cannot work on every message, without crashing', async () => {
     const flow = twoSendersFlow({ host: ' ', port: server.port });
     flow.push({ id: 'catch-all', type: 'catch', z: 'tab', x: 100, y: 100, scope: null, wires: [['caught']] }, { id: 'caught', type: 'helper', z: 'tab', x: 300, y: 100 });

@@ -1,13 +1,13 @@
 /**
  * A Node-RED process for the crash test: runs the flow given on the command line, feeds it
  * the messages the parent sends, and reports each message leaving the send-email node
- * (output and msg.email) to the parent. The parent kills it with SIGKILL to crash it.
+ * (output and msg.email, or the report) to the parent. The parent kills it with SIGKILL to crash it.
  */
 import { startEmbeddedNodeRed } from './embedded-node-red';
 
 interface SendEvent {
   source: { id: string; port: number };
-  msg: { email?: unknown };
+  msg: { email?: unknown; topic?: unknown; payload?: unknown };
 }
 
 async function main(): Promise<void> {
@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const RED = await startEmbeddedNodeRed(userDir, JSON.parse(flowJson) as Array<Record<string, unknown>>, 'sender');
   RED.hooks.add('onSend.crashTest', (events: SendEvent[]) => {
     for (const event of events) {
-      if (event.source.id === 'sender') process.send?.({ output: event.source.port + 1, email: event.msg.email });
+      if (event.source.id !== 'sender') continue;
+      if (event.msg.topic === 'report') process.send?.({ report: event.msg.payload });
+      else process.send?.({ output: event.source.port + 1, email: event.msg.email });
     }
   });
   process.on('message', (message: { feed?: Array<Record<string, unknown>> }) => {
