@@ -2,23 +2,23 @@
  * The package's one templating module: mustache templates for prompts (plain text) and for
  * email subjects and bodies (plain text, or HTML with escaped values).
  *
- * `mustache` parses the template (its grammar, delimiter changes, standalone lines and
- * partial indentation are the library's); the parsed tokens are then compiled once into
- * closures that render with mustache's semantics plus what campaigns need:
+ * Mustache parses and renders (grammar, sections, partials and their indentation are the
+ * library's). Like Node-RED's core Template node, this module changes only how names are
+ * looked up and how values are written, through mustache's own `Context` and `Writer`:
  *
- * - every inserted value (`{{x}}`, `{{{x}}}`, `{{& x}}`) is turned into text, stripped of
- *   control characters other than newline and tab (those too become spaces with
- *   `singleLine`, for subjects), and capped in length;
- * - `escape: 'html'` escapes `{{x}}` values (mustache's own escaper); `{{{x}}}` stays raw;
- *   `escape: 'none'` never escapes (`O'Brien & Co` stays `O'Brien & Co`);
- * - a per-variable default, `{{contact.firstName|there}}`, used by the `default` and `error`
+ * - a name reads only own properties of objects and arrays, inner sections first, then asks
+ *   the `lookup` callback (`flow.x`, `global.x`, `env.X`); functions are never called
+ *   (mustache would call them as lambdas): they count as missing;
+ * - `{{contact.firstName|there}}` carries a default, used by the `default` and `error`
  *   missing-variable policies;
- * - names the context lacks (`flow.x`, `global.x`, `env.X`) are asked of a `lookup` callback;
- * - partials are parsed and checked (unknown names, cycles) when the template is compiled.
+ * - every inserted value is turned into text, stripped of control characters other than
+ *   newline and tab (those too become spaces with `singleLine`, for subjects), and capped;
+ * - `escape: 'html'` escapes `{{x}}` values (mustache's own escaper); `{{{x}}}` stays raw;
+ *   `escape: 'none'` never escapes (`O'Brien & Co` stays `O'Brien & Co`).
  *
- * Mustache's own renderer re-resolves every name through a context cache per render; this
- * one resolves pre-split paths directly, which is what makes a few hundred thousand
- * renders a second possible (see bench/prompt.ts).
+ * What mustache does not check is checked once, when the template is compiled: syntax
+ * errors get the template's name, line and column; partials must exist and must not
+ * include each other; partials no template uses are checked too.
  */
 import Mustache from 'mustache';
 import { MarketingError } from './errors';
@@ -70,22 +70,29 @@ export interface CompiledTemplate {
   readonly names: readonly string[];
 }
 
+/** A token of mustache's parser: `[type, value, start, end, ...]`. */
 type Token = [string, string, number, number, ...unknown[]];
 
-interface Scope {
-  readonly view: unknown;
-  readonly parent: Scope | undefined;
+/** A tag as written (`contact.firstName|there`), split once at compile time. */
+interface Variable {
+  /** `contact.firstName`: what `names`, errors and the lookup callback see. */
+  readonly name: string;
+  /** `['contact', 'firstName']`; none for `.`, the current item. */
+  readonly keys: readonly string[];
+  readonly written: string | undefined;
 }
 
+/** What every context of one render shares. */
 interface RenderState {
+  readonly variables: ReadonlyMap<string, Variable>;
   readonly lookup: TemplateLookup | undefined;
   /** Names of missing variables without a default, collected under the `error` policy. */
-  missing: string[] | undefined;
+  readonly missing: string[] | undefined;
 }
 
-type Part = string | ((scope: Scope, state: RenderState) => string);
+const TAGS: [string, string] = ['{{', '}}'];
 
-/** A path that is not in the context (distinct from a present `undefined` value). */
+/** A path that is not in a view (distinct from a present `undefined` value). */
 const NOT_FOUND = Symbol('notFound');
 
 // C0 and C1 control characters except tab (\t, U+0009) and newline (\n, U+000A).
@@ -95,21 +102,19 @@ const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
 const LINE_BREAK_OR_TAB = /[\n\t\u2028\u2029]/;
 const LINE_BREAKS_AND_TABS = /[\n\t\u2028\u2029]+/g;
 const NON_BLANK = /\S/;
-/** What follows a tag that stands alone on its line: blanks, then the line break. */
-const STANDALONE_LINE_END = /[ \t]*\r?\n/y;
 
 /** Parses and checks `source` once; the result renders any number of contexts. */
 export function compileTemplate(source: string, options: TemplateOptions = {}): CompiledTemplate {
-  const compiler = new TemplateCompiler(options);
-  const parts = compiler.compileSource(source, options.name ?? '');
-  compiler.checkAllPartials();
-  const names = [...compiler.names];
-  const missingPolicy = options.missing ?? 'empty';
+  const writer = new TemplateWriter(options);
+  const tokens = writer.prepare(source, options.name ?? '');
+  writer.checkAllPartials();
+  const names = [...new Set([...writer.variables.values()].map((variable) => variable.name))];
+  const collectMissing = options.missing === 'error';
   return {
     names,
     render(context, lookup) {
-      const state: RenderState = { lookup, missing: missingPolicy === 'error' ? [] : undefined };
-      const text = renderParts(parts, { view: context, parent: undefined }, state);
+      const state: RenderState = { variables: writer.variables, lookup, missing: collectMissing ? [] : undefined };
+      const text = writer.renderTokens(tokens as unknown as string[][], new TemplateContext(context, undefined, state));
       if (state.missing !== undefined && state.missing.length > 0) throw missingVariablesError(state.missing);
       return text;
     },
@@ -124,222 +129,163 @@ function missingVariablesError(missing: string[]): MarketingError {
   });
 }
 
-class TemplateCompiler {
-  readonly names = new Set<string>();
+/**
+ * Mustache's context with this module's lookup rules (the way Node-RED's Template node
+ * subclasses it): own properties only, inner sections first, then the `lookup` callback;
+ * functions are never returned, so mustache never calls them.
+ */
+class TemplateContext extends Mustache.Context {
+  declare parent: TemplateContext | undefined;
+
+  constructor(view: unknown, parent: TemplateContext | undefined, readonly state: RenderState) {
+    super(view, parent);
+  }
+
+  override push(view: unknown): TemplateContext {
+    return new TemplateContext(view, this, this.state);
+  }
+
+  /** Mustache asks this for section names; values go through `find` directly. */
+  override lookup(tag: string): unknown {
+    return this.find(this.state.variables.get(tag) as Variable);
+  }
+
+  find(variable: Variable): unknown {
+    let value = variable.keys.length === 0 ? this.view : this.findInViews(variable.keys);
+    if (value === NOT_FOUND) value = this.state.lookup?.(variable.name);
+    return typeof value === 'function' ? undefined : value;
+  }
+
+  private findInViews(keys: readonly string[]): unknown {
+    const value = readOwn(this.view, keys);
+    return value !== NOT_FOUND || this.parent === undefined ? value : this.parent.findInViews(keys);
+  }
+}
+
+/**
+ * Own properties of objects and arrays only: never a prototype's (`constructor`,
+ * `__proto__`), and a string has no names (`{{#name}}{{length}}{{/name}}`, `{{name.length}}`).
+ */
+function readOwn(view: unknown, keys: readonly string[]): unknown {
+  let value = view;
+  for (const key of keys) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return NOT_FOUND;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function variableOf(tag: string): Variable {
+  const bar = tag.indexOf('|');
+  const name = (bar < 0 ? tag : tag.slice(0, bar)).trim();
+  return {
+    name,
+    keys: name === '.' ? [] : name.split('.'),
+    written: bar < 0 ? undefined : tag.slice(bar + 1).trim(),
+  };
+}
+
+/**
+ * Mustache's writer, writing values as text under the missing-variable policy, with
+ * partials parsed and checked once when the template is compiled.
+ */
+class TemplateWriter extends Mustache.Writer {
+  /** Every tag of the template and its partials. */
+  readonly variables = new Map<string, Variable>();
   private readonly partials: Record<string, string>;
-  private readonly escape: boolean;
+  private readonly escapeHtml: boolean;
   private readonly missing: MissingPolicy;
   private readonly maxValueLength: number;
   private readonly singleLine: boolean;
-  /** Partials whose syntax has been checked, so each is parsed for errors once. */
+  /** The tokens each partial tag renders: the partial indented as mustache indents it. */
+  private readonly partialTokens = new Map<unknown, Token[]>();
+  /** Partials whose own text has been checked, so that errors point into that text. */
   private readonly checkedPartials = new Set<string>();
   /** The partials being expanded, innermost last, to refuse partials that include each other. */
   private readonly partialStack: string[] = [];
-  /** Compiled partials by name and indentation, so a partial used many times compiles once. */
-  private readonly compiledPartials = new Map<string, Part[]>();
 
   constructor(options: TemplateOptions) {
+    super();
     this.partials = options.partials ?? {};
-    this.escape = (options.escape ?? 'none') === 'html';
+    this.escapeHtml = options.escape === 'html';
     this.missing = options.missing ?? 'empty';
     const cap = options.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
     this.maxValueLength = Number.isFinite(cap) && cap > 0 ? Math.floor(cap) : 0;
     this.singleLine = options.singleLine ?? false;
   }
 
-  /** `label` names the text in syntax errors: the template's name, or `> partial`. */
-  compileSource(source: string, label: string): Part[] {
-    return this.compileTokens(parseTemplate(source, label), source, label);
+  /** Parses `source` and checks its partials; `label` names it in errors (`default`, `> brand`). */
+  prepare(source: string, label: string): Token[] {
+    let tokens: Token[];
+    try {
+      tokens = this.parse(source, TAGS) as Token[];
+    } catch (err) {
+      throw explainParseError(label, source, err instanceof Error ? err.message : String(err));
+    }
+    this.prepareTokens(tokens, source, label);
+    return tokens;
   }
 
-  /** Partials no template uses still get their syntax checked, so a deploy reports them. */
+  /** Partials no template uses still get checked, so that a deploy reports them. */
   checkAllPartials(): void {
     for (const name of Object.keys(this.partials)) this.checkPartial(name);
+  }
+
+  private prepareTokens(tokens: Token[], source: string, label: string): void {
+    for (const token of tokens) {
+      const [type, tag] = token;
+      if (type === '>') this.preparePartial(token, source, label);
+      if (type !== 'name' && type !== '&' && type !== '#' && type !== '^') continue;
+      if (!this.variables.has(tag)) this.variables.set(tag, variableOf(tag));
+      if (type === '#' || type === '^') this.prepareTokens(token[4] as Token[], source, label);
+    }
+  }
+
+  private preparePartial(token: Token, source: string, label: string): void {
+    // Tokens are cached by text, so a partial used twice may bring the same tag again.
+    if (this.partialTokens.has(token)) return;
+    const [, name, start, , indentation, tagIndex, lineHasNonSpace] = token as [string, string, number, number, string, number, boolean];
+    if (!Object.hasOwn(this.partials, name)) throw syntaxError(label, source, start, `unknown partial "${name}"`);
+    if (this.partialStack.includes(name)) {
+      const cycle = [...this.partialStack.slice(this.partialStack.indexOf(name)), name].join(' > ');
+      throw syntaxError(label, source, start, `partials include each other: ${cycle}`);
+    }
+    this.checkPartial(name);
+    this.partialStack.push(name);
+    const text = tagIndex === 0 && indentation ? this.indentPartial(this.partials[name], indentation, lineHasNonSpace) : this.partials[name];
+    this.partialTokens.set(token, this.prepare(text, `> ${name}`));
+    this.partialStack.pop();
   }
 
   private checkPartial(name: string): void {
     if (this.checkedPartials.has(name)) return;
     this.checkedPartials.add(name);
     this.partialStack.push(name);
-    this.compileSource(this.partials[name], `> ${name}`);
+    this.prepare(this.partials[name], `> ${name}`);
     this.partialStack.pop();
   }
 
-  private compileTokens(tokens: Token[], source: string, label: string): Part[] {
-    const parts: Part[] = [];
-    for (const token of tokens) {
-      const [type, value] = token;
-      switch (type) {
-        case 'text':
-          if (typeof parts[parts.length - 1] === 'string') parts[parts.length - 1] += value;
-          else parts.push(value);
-          break;
-        case 'name':
-          parts.push(this.compileValue(value, this.escape));
-          break;
-        case '&':
-          parts.push(this.compileValue(value, false));
-          break;
-        case '#':
-        case '^':
-          parts.push(this.compileSection(type, value, this.compileTokens(token[4] as Token[], source, label)));
-          break;
-        case '>':
-          parts.push(...this.compilePartial(token, source, label));
-          break;
-        default: // comments and delimiter changes render nothing
-      }
-    }
-    return parts;
+  override renderPartial(token: string[], context: Mustache.Context): string {
+    return this.renderTokens(this.partialTokens.get(token) as unknown as string[][], context);
   }
 
-  private compileValue(tag: string, escape: boolean): Part {
-    const bar = tag.indexOf('|');
-    const name = (bar < 0 ? tag : tag.slice(0, bar)).trim();
-    const written = bar < 0 ? undefined : tag.slice(bar + 1).trim();
-    this.names.add(name);
-    const path = compilePath(name);
-    const maxLength = this.maxValueLength;
-    const singleLine = this.singleLine;
-    const policy = this.missing;
-    const fallback = written === undefined || !escape ? written : Mustache.escape(written);
-
-    return (scope, state) => {
-      const value = resolve(scope, path, name, state.lookup);
-      const text = value === NOT_FOUND ? '' : valueToText(value, maxLength, singleLine);
-      if (policy === 'empty' || NON_BLANK.test(text)) return escape ? Mustache.escape(text) : text;
-      if (fallback !== undefined) return fallback;
-      if (policy === 'error') state.missing?.push(name);
-      return '';
-    };
+  override escapedValue(token: string[], context: Mustache.Context): string {
+    return this.insert(token[1], context as TemplateContext, this.escapeHtml);
   }
 
-  private compileSection(type: string, name: string, inner: Part[]): Part {
-    this.names.add(name);
-    const path = compilePath(name);
-    if (type === '^') {
-      return (scope, state) => {
-        const value = resolve(scope, path, name, state.lookup);
-        return isFalsy(value) || (Array.isArray(value) && value.length === 0) ? renderParts(inner, scope, state) : '';
-      };
-    }
-    return (scope, state) => {
-      const value = resolve(scope, path, name, state.lookup);
-      if (isFalsy(value)) return '';
-      if (Array.isArray(value)) {
-        let text = '';
-        for (const item of value) text += renderParts(inner, { view: item, parent: scope }, state);
-        return text;
-      }
-      if (value === true) return renderParts(inner, scope, state);
-      return renderParts(inner, { view: value, parent: scope }, state);
-    };
+  override unescapedValue(token: string[], context: Mustache.Context): string {
+    return this.insert(token[1], context as TemplateContext, false);
   }
 
-  /**
-   * A partial is inlined where it is used, indented the way mustache indents a standalone
-   * partial tag (so a partial on its own indented line keeps the indentation on each line).
-   * One difference from mustache: a partial tag alone on its line replaces the line with the
-   * partial's lines, so the line break stays even if the partial's text does not end with
-   * one (mustache would join `{{> brand}}` and the next line, a surprise in a prompt).
-   */
-  private compilePartial(token: Token, source: string, label: string): Part[] {
-    const name = token[1];
-    const [, , start, end, indentation, tagIndex, lineHasNonSpace] = token as [
-      string, string, number, number, string, number, boolean,
-    ];
-    if (!Object.hasOwn(this.partials, name)) {
-      throw syntaxError(label, source, start, `unknown partial "${name}"`);
-    }
-    if (this.partialStack.includes(name)) {
-      const cycle = [...this.partialStack.slice(this.partialStack.indexOf(name)), name].join(' > ');
-      throw syntaxError(label, source, start, `partials include each other: ${cycle}`);
-    }
-    this.checkPartial(name);
-    let text = this.partials[name];
-    STANDALONE_LINE_END.lastIndex = end;
-    const standalone = tagIndex === 0 && !lineHasNonSpace && STANDALONE_LINE_END.test(source);
-    if (standalone && !text.endsWith('\n')) text += '\n';
-    if (tagIndex === 0 && indentation) text = indentPartial(text, indentation, lineHasNonSpace);
-    const key = `${name}\u0000${text}`;
-    let parts = this.compiledPartials.get(key);
-    if (parts === undefined) {
-      this.partialStack.push(name);
-      parts = this.compileSource(text, `> ${name}`);
-      this.partialStack.pop();
-      this.compiledPartials.set(key, parts);
-    }
-    return parts;
+  private insert(tag: string, context: TemplateContext, escape: boolean): string {
+    const variable = this.variables.get(tag) as Variable;
+    const value = context.find(variable);
+    const text = value === undefined ? '' : valueToText(value, this.maxValueLength, this.singleLine);
+    if (this.missing === 'empty' || NON_BLANK.test(text)) return escape ? Mustache.escape(text) : text;
+    if (variable.written !== undefined) return escape ? Mustache.escape(variable.written) : variable.written;
+    context.state.missing?.push(variable.name);
+    return '';
   }
-}
-
-/** Mustache's rule: every line but a non-blank first one gets the tag's indentation. */
-function indentPartial(text: string, indentation: string, lineHasNonSpace: boolean): string {
-  const indent = indentation.replace(/[^ \t]/g, '');
-  return text
-    .split('\n')
-    .map((line, index) => (line.length > 0 && (index > 0 || !lineHasNonSpace) ? indent + line : line))
-    .join('\n');
-}
-
-function renderParts(parts: Part[], scope: Scope, state: RenderState): string {
-  let text = '';
-  for (const part of parts) text += typeof part === 'string' ? part : part(scope, state);
-  return text;
-}
-
-/** A name split once: `a.b.c` -> keys; `.` (the current item) has none. */
-interface Path {
-  readonly keys: readonly string[];
-  /**
-   * Whether a key is also an inherited property of plain objects, arrays, strings or
-   * functions (`constructor`, `toString`, `length`...): only then does reading it need
-   * the slower own-property check, so that templates never reach prototypes.
-   */
-  readonly guarded: boolean;
-}
-
-const INHERITED_NAMES = new Set(
-  [Object.prototype, Array.prototype, String.prototype, Function.prototype].flatMap((proto) => Object.getOwnPropertyNames(proto)),
-);
-INHERITED_NAMES.add('__proto__');
-
-function compilePath(name: string): Path {
-  const keys = name === '.' ? [] : name.split('.');
-  return { keys, guarded: keys.some((key) => INHERITED_NAMES.has(key)) };
-}
-
-/**
- * Mustache's lookup: the innermost section view that has the whole path wins, then the
- * outer ones, then `lookup`. Built-in members (`constructor`, `length`...) count only as
- * own properties.
- */
-function resolve(scope: Scope, path: Path, name: string, lookup: TemplateLookup | undefined): unknown {
-  if (path.keys.length === 0) return scope.view;
-  for (let current: Scope | undefined = scope; current !== undefined; current = current.parent) {
-    const value = readPath(current.view, path);
-    if (value !== NOT_FOUND) return value;
-  }
-  if (lookup === undefined) return NOT_FOUND;
-  const value = lookup(name);
-  return value === undefined ? NOT_FOUND : value;
-}
-
-/** Like mustache, a view that is not an object has no names (`{{#name}}{{length}}{{/name}}`). */
-function readPath(view: unknown, path: Path): unknown {
-  if (typeof view !== 'object' || view === null) return NOT_FOUND;
-  let value: unknown = view;
-  for (const key of path.keys) {
-    if (value === null || value === undefined) return NOT_FOUND;
-    const next = (value as Record<string, unknown>)[key];
-    if (next === undefined || (path.guarded && !Object.hasOwn(Object(value), key))) return NOT_FOUND;
-    value = next;
-  }
-  return value;
-}
-
-function isFalsy(value: unknown): boolean {
-  return value === NOT_FOUND || !value || typeof value === 'function';
 }
 
 /**
@@ -376,19 +322,6 @@ function formatNonString(value: unknown): string {
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
-
-/** Mustache's parser, on a private writer so templates do not pile up in its global cache. */
-const parser = new Mustache.Writer();
-(parser as { templateCache?: unknown }).templateCache = undefined;
-
-function parseTemplate(source: string, label: string): Token[] {
-  try {
-    return parser.parse(source) as unknown as Token[];
-  } catch (err) {
-    throw explainParseError(label, source, err instanceof Error ? err.message : String(err));
-  }
-}
-
 /**
  * Mustache reports `Unclosed tag at 12`, `Unclosed section "vip" at 40`, `Unopened section
  * "vip" at 40`, `Invalid tags: ...`; this points at the place a user must fix.
@@ -426,8 +359,9 @@ function findSectionOpening(source: string, section: string): number | undefined
 
 function syntaxError(label: string, source: string, position: number, detail: string): MarketingError {
   const { line, column } = lineAndColumn(source, position);
-  const where = label ? `${label}, line ${line}, column ${column}` : `line ${line}, column ${column}`;
-  return new MarketingError('templateSyntax', `Template error (${where}): ${detail}`, {
+  // The same text as the nodes' catalogs (`errors.templateSyntax`).
+  const where = label ? ` in ${label}` : '';
+  return new MarketingError('templateSyntax', `Template error${where} at line ${line}, column ${column}: ${detail}`, {
     template: label,
     line,
     column,

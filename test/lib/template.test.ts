@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MarketingError } from '../../lib/errors';
 import { compileTemplate, lineAndColumn, type TemplateOptions } from '../../lib/template';
 
@@ -65,6 +67,26 @@ describe('lib/template', () => {
 
     it('does not reach inherited properties such as constructor or __proto__', () => {
       assert.equal(render('[{{contact.constructor}}{{contact.__proto__}}{{contact.toString}}]', { contact }), '[]');
+    });
+
+    it('reads only own properties of objects and arrays, in sections too', () => {
+      const source = '[{{#contact}}{{constructor}}{{hasOwnProperty}}{{/contact}}' +
+        '{{#contact.firstName}}{{length}}{{/contact.firstName}}{{contact.firstName.length}}]{{contact.tags.length}}';
+      assert.equal(render(source, { contact }), '[]2');
+      assert.equal(render('{{#contact.constructor}}reached{{/contact.constructor}}{{^contact.toString}}none{{/contact.toString}}', { contact }), 'none');
+    });
+
+    it('never calls functions: a function value is missing, as a value and as a section', () => {
+      let calls = 0;
+      const fn = () => {
+        calls++;
+        return 'called';
+      };
+      const source = '[{{fn}}{{{fn}}}{{#fn}}section{{/fn}}{{^fn}}inverted{{/fn}}{{#list}}<{{.}}>{{/list}}{{flow.fn}}]';
+      const text = compileTemplate(source).render({ fn, list: [fn, 'b'] }, () => fn);
+      assert.equal(text, '[inverted<><b>]');
+      assert.equal(calls, 0);
+      assert.throws(() => render('{{fn}}', { fn }, { missing: 'error' }), (err: MarketingError) => err.code === 'missingVariables' && err.params.names === 'fn');
     });
   });
 
@@ -155,10 +177,10 @@ describe('lib/template', () => {
       assert.equal(text, 'List:\n  one\n  two\nEnd');
     });
 
-    it('keeps the line break after a partial alone on its line, even if the partial has none', () => {
+    it('replaces a partial tag alone on its line with the partial, whose own line break ends the line, as mustache does', () => {
       const source = 'Intro\n{{> brand}}\nBody {{> tone}} end\n{{> brand}}';
-      assert.equal(render(source, {}, { partials: { brand: 'Acme', tone: 'calm' } }), 'Intro\nAcme\nBody calm end\nAcme');
-      assert.equal(render('{{> brand}}\nBody', {}, { partials: { brand: 'Acme\n' } }), 'Acme\nBody');
+      assert.equal(render(source, {}, { partials: { brand: 'Acme', tone: 'calm' } }), 'Intro\nAcmeBody calm end\nAcme');
+      assert.equal(render(source, {}, { partials: { brand: 'Acme\n', tone: 'calm' } }), 'Intro\nAcme\nBody calm end\nAcme\n');
     });
 
     it('reports an unknown partial with its line and column', () => {
@@ -169,6 +191,11 @@ describe('lib/template', () => {
     it('reports partials that include each other', () => {
       const err = syntaxErrorOf('{{> a}}', { partials: { a: 'x {{> b}}', b: '{{> a}}' } });
       assert.deepEqual(err.params, { template: '> b', line: 1, column: 1, detail: 'partials include each other: a > b > a' });
+    });
+
+    it('knows only the partials it is given, not the names every object inherits', () => {
+      const err = syntaxErrorOf('{{> constructor}}', { partials });
+      assert.equal(err.params.detail, 'unknown partial "constructor"');
     });
 
     it('reports a syntax error inside a partial, even an unused one, at its place in the partial', () => {
@@ -183,7 +210,7 @@ describe('lib/template', () => {
       assert.deepEqual(err.params, {
         template: 'default', line: 2, column: 1, detail: 'section "contact.vip" is never closed with {{/contact.vip}}',
       });
-      assert.match(err.message, /default, line 2, column 1/);
+      assert.match(err.message, /in default at line 2, column 1/);
     });
 
     it('points at a closing tag that does not match the open section', () => {
@@ -201,6 +228,16 @@ describe('lib/template', () => {
     it('points at an unclosed tag', () => {
       const err = syntaxErrorOf('Dear {{contact.firstName,\nbye');
       assert.deepEqual([err.params.line, err.params.column, err.params.detail], [1, 6, 'unclosed tag: "}}" expected']);
+    });
+
+    it('says it in the words of the nodes\' catalogs', () => {
+      const err = syntaxErrorOf('{{/a}}', { name: 'subject' });
+      const catalogText = (node: string, lang: string): string =>
+        JSON.parse(readFileSync(resolve(__dirname, `../../../nodes/${node}/locales/${lang}/${node}.json`), 'utf8'))[node].errors.templateSyntax;
+      const english = ['prompt', 'send-email'].map((node) =>
+        catalogText(node, 'en-US').replace(/__(\w+)__/g, (_, key: string) => String(err.params[key])));
+      assert.deepEqual(english, [err.message, err.message]);
+      assert.equal(catalogText('prompt', 'zh-CN'), catalogText('send-email', 'zh-CN'));
     });
 
     it('counts lines and columns from 1', () => {
