@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import helper from 'node-red-node-test-helper';
 import { resolveModelSpec } from '../../lib/generation/backends';
@@ -435,6 +435,27 @@ describe('marketing-generate-text node', function () {
         const error = await generateError({ prompt: PROMPT });
         assert.equal(error.code, 'modelInvalid');
         assert.equal(error.params?.file, 'onnx/decoder_model_merged_quantized.onnx');
+        assert.ok(!JSON.stringify(error.params).includes(folder), 'no absolute path in the error');
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('names a model file that is not JSON without quoting its content or the folder path', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'not-json-model-'));
+      try {
+        cpSync(BUNDLED_MODEL_DIR, folder, { recursive: true });
+        // Any file the Node-RED user can read could be put in place of the tokenizer.
+        writeFileSync(join(folder, 'tokenizer.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+        await load({}, { source: 'folder', folder, loadAt: 'first' });
+        const error = await generateError({ prompt: PROMPT });
+        assert.equal(error.code, 'modelInvalid');
+        assert.deepEqual(error.params, { model: basename(folder), file: 'tokenizer.json', reason: 'not valid JSON' });
+        const logged = JSON.stringify(helper.log().args);
+        for (const text of [JSON.stringify(error.params), logged]) {
+          assert.doesNotMatch(text, /root:x|bin\/bash/);
+          assert.ok(!text.includes(folder), 'no absolute path');
+        }
       } finally {
         rmSync(folder, { recursive: true, force: true });
       }
