@@ -371,6 +371,13 @@ describe('marketing-generate-text node', function () {
         errors.push(err as ReportedError);
         report(err, msg);
       };
+      const warnings: unknown[] = [];
+      const warner = gen as unknown as { warn: (text: unknown) => void };
+      const warn = warner.warn.bind(gen);
+      warner.warn = (text) => {
+        warnings.push(text);
+        warn(text);
+      };
       for (let i = 0; i < 3; i++) gen.receive({ prompt: PROMPT, n: i });
       await new Promise((resolve) => setTimeout(resolve, 100));
       await helper.unload();
@@ -381,6 +388,8 @@ describe('marketing-generate-text node', function () {
         errors.map((e) => e.code),
         ['closed', 'closed', 'closed'],
       );
+      // One line says how many the stop ended and why, whatever Catch nodes exist.
+      assert.deepEqual(warnings, ['generate-text.warnings.endedByRedeploy']);
       assert.equal(modelRegistry.users(spec), 0, 'released');
     });
   });
@@ -432,7 +441,23 @@ describe('marketing-generate-text node', function () {
         cpSync(BUNDLED_MODEL_DIR, folder, { recursive: true });
         writeFileSync(join(folder, 'onnx', 'decoder_model_merged_quantized.onnx'), Buffer.alloc(4096, 'garbage'));
         await load({}, { source: 'folder', folder, loadAt: 'first' });
-        const error = await generateError({ prompt: PROMPT });
+        // onnxruntime's complaints (a stack trace, "Using `wasm` as a fallback") go to Node-RED's log, not stderr.
+        const stderr: string[] = [];
+        const write = process.stderr.write.bind(process.stderr);
+        process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+          stderr.push(String(chunk));
+          return write(chunk, ...rest);
+        }) as typeof process.stderr.write;
+        let error: ReportedError;
+        try {
+          error = await generateError({ prompt: PROMPT });
+        } finally {
+          process.stderr.write = write;
+        }
+        assert.doesNotMatch(stderr.join(''), /fallback|protobuf|OnnxruntimeSessionHandler/);
+        // Level 30 is Node-RED's warn; the helper's RED._ gives the message key.
+        const logged = helper.log().args.map(([event]) => event as { level: number; msg: unknown });
+        assert.ok(logged.some((event) => event.level === 30 && event.msg === 'generate-text.warnings.library'), JSON.stringify(logged));
         assert.equal(error.code, 'modelInvalid');
         assert.equal(error.params?.file, 'onnx/decoder_model_merged_quantized.onnx');
         assert.ok(!JSON.stringify(error.params).includes(folder), 'no absolute path in the error');
