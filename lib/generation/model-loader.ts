@@ -3,7 +3,7 @@
  * model, a local folder or the Hugging Face hub, with errors that say what was tried and
  * what to do about it.
  */
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { MarketingError, isMarketingError } from '../errors';
 import { OnnxTextGenerator } from './onnx-generator';
@@ -126,7 +126,7 @@ function reasonOf(err: unknown): string {
   return cause ? `${err.message}: ${cause.code ?? cause.message}` : err.message;
 }
 
-type ErrorMapper = (err: unknown, part: 'tokenizer' | 'model') => MarketingError;
+type ErrorMapper = (err: unknown, part: 'tokenizer' | 'model') => Promise<MarketingError>;
 
 async function instantiate(
   transformers: TransformersApi,
@@ -141,7 +141,7 @@ async function instantiate(
   ]);
   if (tokenizer.status === 'rejected' || model.status === 'rejected') {
     if (model.status === 'fulfilled') await model.value.dispose();
-    throw model.status === 'rejected' ? mapError(model.reason, 'model') : mapError((tokenizer as PromiseRejectedResult).reason, 'tokenizer');
+    throw await (model.status === 'rejected' ? mapError(model.reason, 'model') : mapError((tokenizer as PromiseRejectedResult).reason, 'tokenizer'));
   }
   try {
     return new OnnxTextGenerator(name, tokenizer.value, model.value, transformers.Tensor);
@@ -157,8 +157,43 @@ function incompatibleType(err: unknown): MarketingError | undefined {
   return new MarketingError('modelIncompatible', `The model cannot be used for text generation here: ${message}.`, { reason: message });
 }
 
-function invalidFile(model: string, file: string, err: unknown): MarketingError {
-  const reason = reasonOf(err).slice(0, 300);
+/** The JSON files transformers.js reads from a model folder, in the order it reads them. */
+const JSON_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/**
+ * The first JSON file of `folder` that does not parse. transformers.js's SyntaxError names
+ * neither the file nor anything but the file's first characters, which must not reach a
+ * message (the "model" could be any file the Node-RED user can read).
+ */
+async function firstInvalidJson(folder: string): Promise<string | undefined> {
+  for (const file of JSON_FILES) {
+    const text = await readFile(join(folder, file), 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      JSON.parse(text);
+    } catch {
+      return file;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a file failed, naming files relative to the model folder and never quoting their
+ * content: a JSON error says "not valid JSON", other texts lose the folder's absolute path.
+ */
+function loadFailureReason(err: unknown, folder: string): string {
+  if (err instanceof SyntaxError) return 'not valid JSON';
+  return reasonOf(err).split(folder + sep).join('').split(folder).join('.').slice(0, 300);
+}
+
+/** A JSON file that does not parse, named relative to the model folder. */
+async function invalidJson(model: string, folder: string, fallbackFile: string): Promise<MarketingError> {
+  const file = (await firstInvalidJson(folder)) ?? fallbackFile;
+  return invalidFile(model, file, 'not valid JSON');
+}
+
+function invalidFile(model: string, file: string, reason: string): MarketingError {
   return new MarketingError(
     'modelInvalid',
     `Could not load ${file} of model ${model}: ${reason}. The file may be corrupt or incomplete (copy or download it again), or not an ONNX text-generation model in transformers.js layout.`,
@@ -170,11 +205,14 @@ function loadFromFolder(folder: string, spec: LocalModelSpec, name: string, prog
   // transformers.js finds local models as <localModelPath>/<id>/<file>; its file cache is
   // off so that an old cached copy never shadows the folder's files.
   const settings = { allowLocalModels: true, localModelPath: dirname(folder) + sep, allowRemoteModels: false, useFSCache: false };
-  const mapError: ErrorMapper = (err, part) => {
+  // Errors name the model by its folder's base name and files relative to it: they reach
+  // flows, logs and (example 04) HTTP callers, which have no business with this machine's paths.
+  const model = basename(folder);
+  const mapError: ErrorMapper = async (err, part) => {
     if (isMarketingError(err)) return err;
-    const json = err instanceof SyntaxError;
-    const file = part === 'tokenizer' ? 'tokenizer.json / tokenizer_config.json' : json ? 'config.json / generation_config.json' : onnxFile(spec.quantized);
-    return incompatibleType(err) ?? invalidFile(folder, file, err);
+    if (err instanceof SyntaxError) return invalidJson(model, folder, part === 'tokenizer' ? 'tokenizer.json' : 'config.json');
+    const file = part === 'tokenizer' ? 'tokenizer.json / tokenizer_config.json' : onnxFile(spec.quantized);
+    return incompatibleType(err) ?? invalidFile(model, file, loadFailureReason(err, folder));
   };
   return withTransformersEnv(settings, (transformers) =>
     instantiate(transformers, basename(folder), { quantized: spec.quantized, progress_callback, local_files_only: true }, name, mapError),
@@ -192,9 +230,11 @@ function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: Pret
     useFSCache: true,
     remoteHost: spec.remoteHost,
   };
-  const mapError: ErrorMapper = (err, part) => {
+  const mapError: ErrorMapper = async (err, part) => {
     if (isMarketingError(err)) return err;
-    const reason = reasonOf(err);
+    const cached = join(spec.cacheDir, id);
+    if (err instanceof SyntaxError) return invalidJson(id, cached, part === 'tokenizer' ? 'tokenizer.json' : 'config.json');
+    const reason = loadFailureReason(err, cached);
     if (/local_files_only=true|allowRemoteModels=false/.test(reason)) {
       return new MarketingError(
         'modelNotCached',
@@ -216,7 +256,7 @@ function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: Pret
         { model: id, host: spec.remoteHost, reason },
       );
     }
-    return incompatibleType(err) ?? invalidFile(id, part === 'tokenizer' ? 'tokenizer.json' : onnxFile(spec.quantized), err);
+    return incompatibleType(err) ?? invalidFile(id, part === 'tokenizer' ? 'tokenizer.json' : onnxFile(spec.quantized), reason);
   };
   return withTransformersEnv(settings, (transformers) =>
     instantiate(

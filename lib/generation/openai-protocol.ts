@@ -194,8 +194,12 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The readable part of an error answer: OpenAI's `error.message`, vLLM's `message`, TGI's `error`, FastAPI's `detail`. */
-export function errorDetail(body: string, maxLength = 300): string {
+/**
+ * The readable part of an error answer: OpenAI's `error.message`, vLLM's `message`, TGI's
+ * `error`, FastAPI's `detail`. `redact` runs before the text is cut, so that a secret
+ * straddling the cut cannot survive in part.
+ */
+export function errorDetail(body: string, maxLength = 300, redact: (text: string) => string = (text) => text): string {
   let detail = body;
   try {
     const json: unknown = JSON.parse(body);
@@ -207,6 +211,6 @@ export function errorDetail(body: string, maxLength = 300): string {
   } catch {
     // not JSON: the text itself
   }
-  detail = detail.replace(/\s+/g, ' ').trim();
+  detail = redact(detail).replace(/\s+/g, ' ').trim();
   return detail.length > maxLength ? `${detail.slice(0, maxLength - 3)}...` : detail;
 }

@@ -314,7 +314,8 @@ export class OpenAiTextGenerator implements TextGenerator {
     }
     const { status } = response;
     if (status >= 200 && status < 300) return { ok: true, body: text };
-    const detail = this.spec.apiKey.redact(errorDetail(text)) || response.statusText || 'no details';
+    const redact = (value: string): string => this.spec.apiKey.redact(value);
+    const detail = errorDetail(text, 300, redact) || redact(response.statusText) || 'no details';
     const params = { url, status, detail, attempts: attempt, model: this.spec.model || '-' };
     if (status === 429 || status >= 500) {
       const error =
@@ -388,7 +389,8 @@ export class OpenAiTextGenerator implements TextGenerator {
       parsed = parseCompletion(body, this.spec.endpoint, wanted, options.stop.length > 0);
     } catch (err) {
       if (!(err instanceof MalformedAnswer)) throw err;
-      const sample = this.spec.apiKey.redact(body.replace(/\s+/g, ' ').slice(0, 120));
+      // Redacted before it is cut: a key straddling the cut would otherwise survive in part.
+      const sample = this.spec.apiKey.redact(body).replace(/\s+/g, ' ').slice(0, 120);
       throw new MarketingError(
         'serverBadAnswer',
         `The server at ${this.shown} sent an answer that is not an OpenAI ${this.spec.endpoint} response (${err.message}): ${sample}`,

@@ -4,6 +4,7 @@
  * a real dynamic `import()`: the package is ESM-only and Node-RED loads nodes with
  * `require()`. With `module: node16` TypeScript keeps this `import()` in the CommonJS output.
  */
+import { inspect } from 'node:util';
 
 /** An onnxruntime tensor as the session takes and returns it. */
 export interface OrtTensor {
@@ -71,11 +72,52 @@ export interface TransformersApi {
   pipeline(task: string, model: string, options?: PretrainedOptions): Promise<(...args: unknown[]) => Promise<unknown>>;
 }
 
+/** Receives what transformers.js and onnxruntime would print on the console. */
+export type LibraryLog = (level: 'warn' | 'error', text: string) => void;
+
+let libraryLog: LibraryLog | undefined;
+
+/**
+ * Where transformers.js's and onnxruntime's console warnings and errors go (Node-RED's log):
+ * they print stack traces and "Using `wasm` as a fallback" straight to stderr, where a
+ * Node-RED service's log never sees them. Without a log they go nowhere.
+ */
+export function setLibraryLog(log: LibraryLog | undefined): void {
+  libraryLog = log;
+}
+
+const LIBRARY_FRAME = /[\\/]node_modules[\\/](?:@xenova[\\/]transformers|onnxruntime-(?:node|web|common))[\\/]/;
+const MAX_LIBRARY_TEXT = 500;
+
+/**
+ * Wraps console.warn and console.error once: a call made by transformers.js or onnxruntime
+ * (told by the calling stack frame) goes to the library log; every other call is untouched.
+ * Done before the libraries load, since onnxruntime's wasm build binds console.warn then.
+ */
+function routeLibraryConsole(): void {
+  for (const level of ['warn', 'error'] as const) {
+    const original = console[level];
+    console[level] = (...args: unknown[]): void => {
+      const caller = new Error().stack?.split('\n')[2] ?? '';
+      if (!LIBRARY_FRAME.test(caller)) {
+        original.apply(console, args);
+        return;
+      }
+      // An Error is logged by its message: its stack trace is the library's, of no use in a log.
+      const text = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : inspect(arg, { depth: 1, breakLength: Infinity }))).join(' ');
+      libraryLog?.(level, text.length > MAX_LIBRARY_TEXT ? `${text.slice(0, MAX_LIBRARY_TEXT - 3)}...` : text);
+    };
+  }
+}
+
 let api: Promise<TransformersApi> | undefined;
 
 /** The transformers.js module, imported once per process. */
 export function loadTransformers(): Promise<TransformersApi> {
-  api ??= import('@xenova/transformers') as Promise<unknown> as Promise<TransformersApi>;
+  if (!api) {
+    routeLibraryConsole();
+    api = import('@xenova/transformers') as Promise<unknown> as Promise<TransformersApi>;
+  }
   return api;
 }
 

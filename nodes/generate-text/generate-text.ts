@@ -6,10 +6,11 @@
  * queue limit and per-message timeout, status, errors, and ending everything on close.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { MarketingError } from '../../lib/errors';
+import { isMarketingError, MarketingError } from '../../lib/errors';
 import { generationOutput, readPrompts } from '../../lib/generation/messages';
 import { resolveModelSpec, type ModelSpec } from '../../lib/generation/backends';
 import { modelRegistry } from '../../lib/generation/model-registry';
+import { setLibraryLog } from '../../lib/generation/transformers';
 import {
   DEFAULT_GENERATION_OPTIONS,
   GENERATION_OPTION_NAMES,
@@ -36,6 +37,41 @@ type Message = Record<string, unknown>;
 
 const DEFAULT_MAX_QUEUE = 10_000;
 const DEFAULT_TIMEOUT_SECONDS = 60;
+/** What a caller whose request a redeploy ended is asked to wait before trying again. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The part of Node's ServerResponse (an HTTP In node's `msg.res._res`) used to answer. */
+interface HttpResponse {
+  headersSent: boolean;
+  writableEnded: boolean;
+  writeHead(status: number, headers: Record<string, string | number>): HttpResponse;
+  end(body: string): void;
+}
+
+/** The response of a message from an HTTP In node, when nobody has answered it yet. */
+function unansweredResponse(message: Message): HttpResponse | undefined {
+  const res = (message.res as { _res?: Partial<HttpResponse> } | undefined)?._res;
+  if (!res || typeof res.writeHead !== 'function' || typeof res.end !== 'function') return undefined;
+  return res.headersSent || res.writableEnded ? undefined : (res as HttpResponse);
+}
+
+/**
+ * Answers the HTTP caller of a message that a stop or redeploy ended: 503 with Retry-After,
+ * as an OpenAI-style JSON error. The flow cannot answer it: the nodes after this one and its
+ * Catch nodes are stopping too, so without this the caller would wait for its timeout.
+ */
+function answerEndedRequest(message: Message, error: Error): boolean {
+  const res = unansweredResponse(message);
+  if (!res) return false;
+  const body = JSON.stringify({ error: { message: error.message, type: 'server_error', code: 'closed' } });
+  try {
+    res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': RETRY_AFTER_SECONDS, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  } catch {
+    return false; // the connection went away meanwhile: nobody is waiting
+  }
+  return true;
+}
 
 /** Stop strings typed in the editor may use \n, \t and \\ for characters a text field cannot hold. */
 function unescapeStop(text: string): string {
@@ -71,6 +107,8 @@ function nodeSetting(name: string, value: unknown, fallback: number, min: number
 }
 
 export = function (RED: NodeAPI) {
+  setLibraryLog((level, text) => RED.log[level](RED._('generate-text.warnings.library', { text })));
+
   function MarketingGenerateTextNode(this: Node, config: GenerateTextNodeDef) {
     RED.nodes.createNode(this, config);
     serveMessages(this, config);
@@ -106,6 +144,9 @@ export = function (RED: NodeAPI) {
     let running = 0;
     let closing = false;
     let lastError: Error | undefined;
+    /** Messages a close ended, and how many of them were HTTP requests this node answered. */
+    let endedByClose = 0;
+    let answeredByClose = 0;
     const controllers = new Set<AbortController>();
     const inFlight = new Set<Promise<unknown>>();
 
@@ -203,7 +244,19 @@ export = function (RED: NodeAPI) {
             send(msg);
             done();
           },
-          (err: unknown) => fail(err, done),
+          (err: unknown) => {
+            if (closing && isMarketingError(err) && err.code === 'closed') {
+              endedByClose++;
+              if (answerEndedRequest(message, localiseError(RED, 'generate-text', err))) {
+                // The caller has its answer: the message is over, and a Catch path answering
+                // it again would only fail on a response already sent.
+                answeredByClose++;
+                done();
+                return;
+              }
+            }
+            fail(err, done);
+          },
         )
         .finally(() => {
           clearTimeout(timer);
@@ -216,7 +269,7 @@ export = function (RED: NodeAPI) {
       inFlight.add(work);
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       closing = true;
       model.off('state', onModelState);
       model.off('progress', updateStatus);
@@ -224,7 +277,14 @@ export = function (RED: NodeAPI) {
       for (const controller of controllers) controller.abort(closed);
       // Queued messages end at once; a running generation stops after its current step.
       Promise.allSettled([...inFlight])
-        .then(() => lease.release())
+        .then(() => {
+          // One line whatever Catch nodes exist: during a stop they are stopping too.
+          if (endedByClose > 0) {
+            const key = removed ? 'generate-text.warnings.endedByRemoval' : 'generate-text.warnings.endedByRedeploy';
+            node.warn(RED._(key, { count: endedByClose, answered: answeredByClose }));
+          }
+          return lease.release();
+        })
         .catch((err: unknown) => node.error(localiseError(RED, 'generate-text', err)))
         .finally(() => {
           node.status({});

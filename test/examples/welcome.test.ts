@@ -2,7 +2,10 @@
  * Example 02, "Welcome email on sign-up", in a real Node-RED process (its HTTP In endpoint on
  * a loopback port), loaded from its JSON file with the marketing-smtp node pointed at a real
  * SMTP server on loopback: a good contact is welcomed once, with the bundled demo model, and
- * bad input gets a clear 4xx answer.
+ * bad input gets a clear 4xx answer. As imported it is no open sender: every request is
+ * refused until Node-RED has a secret in MARKETING_WELCOME_SECRET, then those without it;
+ * all callers together get MARKETING_WELCOME_PER_MINUTE requests a minute; the caller's text
+ * that reaches the subject and the prompt is short and holds no link.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +15,18 @@ import { deliverToSmtpServer, readExample } from '../support/examples';
 import { startNodeRed, type RunningNodeRed } from '../support/node-red-process';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
-interface Answer { status: number; body: Record<string, unknown> }
+interface Answer { status: number; body: Record<string, unknown>; retryAfter: string | null }
+
+const SECRET = 'welcome-secret-for-tests-0123';
+const EXAMPLE = '02 - Welcome email on sign-up';
+
+/** POSTs `body` to /welcome with `authorization` as the Authorization header (none when null). */
+async function postTo(red: RunningNodeRed, body: string, authorization: string | null, contentType = 'application/json'): Promise<Answer> {
+  const headers: Record<string, string> = { 'Content-Type': contentType };
+  if (authorization !== null) headers.Authorization = authorization;
+  const response = await fetch(new URL('welcome', red.url), { method: 'POST', headers, body });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown>, retryAfter: response.headers.get('retry-after') };
+}
 
 describe('example 02: welcome email on sign-up', function () {
   this.timeout(120_000);
@@ -24,7 +38,9 @@ describe('example 02: welcome email on sign-up', function () {
     smtp = await startTestSmtpServer();
     userDir = mkdtempSync(join(tmpdir(), 'marketing-example-02-'));
     red = await startNodeRed({
-      userDir, linkPackage: true, flows: deliverToSmtpServer(readExample('02 - Welcome email on sign-up'), smtp.port),
+      userDir, linkPackage: true, flows: deliverToSmtpServer(readExample(EXAMPLE), smtp.port),
+      // A limit these tests stay under: the limit itself is tested on a Node-RED of its own below.
+      env: { MARKETING_WELCOME_SECRET: SECRET, MARKETING_WELCOME_PER_MINUTE: '100' },
     });
     // The flows start after the server listens; the endpoint answers once they run.
     await red.waitForOutput(/Started flows/);
@@ -35,10 +51,7 @@ describe('example 02: welcome email on sign-up', function () {
     rmSync(userDir, { recursive: true, force: true });
   });
 
-  async function post(body: string, contentType = 'application/json'): Promise<Answer> {
-    const response = await fetch(new URL('welcome', red.url), { method: 'POST', headers: { 'Content-Type': contentType }, body });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
+  const post = (body: string, contentType = 'application/json'): Promise<Answer> => postTo(red, body, `Bearer ${SECRET}`, contentType);
 
   it('welcomes a new contact with a generated email, in the language of its segment, and says so', async () => {
     const anna = await post(JSON.stringify({ email: 'anna@example.com', firstName: 'Anna', name: 'Anna Becker', city: 'Berlin', language: 'en' }));
@@ -82,5 +95,87 @@ describe('example 02: welcome email on sign-up', function () {
     }
     assert.equal(smtp.accepted.length, 2, 'nothing sent for bad input');
     assert.doesNotMatch(red.output(), /\[error\].*(TypeError|Cannot)/);
+  });
+
+  it('refuses a caller without the secret or with a wrong one (401), and sends nothing', async () => {
+    const contact = JSON.stringify({ email: 'eve@example.com', firstName: 'Eve' });
+    for (const authorization of [null, 'Bearer wrong-secret', `Bearer ${SECRET}x`, `Bearer ${SECRET.slice(0, -1)}`, SECRET]) {
+      const answer = await postTo(red, contact, authorization);
+      assert.deepEqual([answer.status, answer.body.code], [401, 'unauthorized'], String(authorization));
+    }
+    assert.equal(smtp.receivedCount('eve@example.com'), 0);
+  });
+
+  it('refuses a first name, name or city with a link, an address or too many characters (400), and sends nothing', async () => {
+    const refused = [
+      { firstName: 'Anna, your account is locked: visit http://phish.example/login!' },
+      { firstName: 'phish.example' },
+      { firstName: 'Anna your account is locked' },
+      { firstName: 'Anna', name: 'Anna www.phish.example' },
+      { firstName: 'Anna', name: 'write to boss@phish.example' },
+      { firstName: 'Anna', city: 'Berlin\nVisit us' },
+      { firstName: 'A'.repeat(31) },
+      { firstName: 42 },
+    ];
+    for (const fields of refused) {
+      const answer = await post(JSON.stringify({ email: 'mallory@example.com', ...fields }));
+      assert.deepEqual([answer.status, answer.body.code], [400, 'badField'], JSON.stringify(fields));
+      assert.match(String(answer.body.message), /\b(firstName|name|city) must be/);
+    }
+    assert.equal(smtp.receivedCount('mallory@example.com'), 0);
+    // Real names of every kind still pass.
+    const names = await post(JSON.stringify({ email: 'jr@example.com', firstName: "J. R. O'Brien-Smith", name: 'Zoë Ångström', city: 'St. Gallen' }));
+    assert.equal(names.status, 200, JSON.stringify(names.body));
+  });
+});
+
+describe('example 02 as imported: locked until a secret is set, then rate-limited', function () {
+  this.timeout(120_000);
+  const base = mkdtempSync(join(tmpdir(), 'marketing-example-02-locked-'));
+  let smtp: TestSmtpServer;
+  let unset: RunningNodeRed;
+  let limited: RunningNodeRed;
+
+  before(async () => {
+    smtp = await startTestSmtpServer();
+    const flows = deliverToSmtpServer(readExample(EXAMPLE), smtp.port);
+    [unset, limited] = await Promise.all([
+      startNodeRed({ userDir: join(base, 'unset'), linkPackage: true, flows, env: { MARKETING_WELCOME_SECRET: '' } }),
+      startNodeRed({ userDir: join(base, 'limited'), linkPackage: true, flows, env: { MARKETING_WELCOME_SECRET: SECRET, MARKETING_WELCOME_PER_MINUTE: '3' } }),
+    ]);
+    await Promise.all([unset.waitForOutput(/Started flows/), limited.waitForOutput(/Started flows/)]);
+  });
+  after(async () => {
+    await Promise.all([unset?.stop(), limited?.stop()]);
+    await smtp?.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('refuses every request while MARKETING_WELCOME_SECRET is unset (503), whatever the caller sends', async () => {
+    for (const authorization of [null, 'Bearer ', `Bearer ${SECRET}`]) {
+      const answer = await postTo(unset, JSON.stringify({ email: 'anna@example.com', firstName: 'Anna' }), authorization);
+      assert.deepEqual([answer.status, answer.body.code], [503, 'notConfigured'], String(authorization));
+      assert.match(String(answer.body.message), /MARKETING_WELCOME_SECRET/);
+    }
+    assert.equal(smtp.accepted.length, 0);
+  });
+
+  it('lets MARKETING_WELCOME_PER_MINUTE requests a minute through, all callers together, and answers the others 429 with Retry-After', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => postTo(limited, JSON.stringify({ email: `signup${i}@example.com`, firstName: 'Anna' }), `Bearer ${SECRET}`)),
+    );
+    const sent = answers.filter((answer) => answer.status === 200);
+    const limitedAnswers = answers.filter((answer) => answer.status === 429);
+    assert.equal(sent.length, 3, JSON.stringify(answers.map((answer) => answer.status)));
+    assert.equal(limitedAnswers.length, 7);
+    for (const answer of limitedAnswers) {
+      assert.equal(answer.body.code, 'rateLimited');
+      assert.ok(Number(answer.retryAfter) >= 1 && Number(answer.retryAfter) <= 60, String(answer.retryAfter));
+    }
+    await smtp.waitForAccepted(3);
+    // Bad input counts too, and a wrong secret gets 401, not a hint about the limit.
+    assert.equal((await postTo(limited, 'hello', `Bearer ${SECRET}`, 'text/plain')).status, 429);
+    assert.equal((await postTo(limited, 'hello', 'Bearer wrong', 'text/plain')).status, 401);
+    assert.equal(smtp.accepted.length, 3);
   });
 });

@@ -303,6 +303,19 @@ describe('lib/generation/openai-server (against a fake OpenAI-compatible server)
     const error = await failure(new OpenAiTextGenerator(spec(fake), FAST).generate(['x'], options()));
     assert.doesNotMatch(`${error.message} ${JSON.stringify(error.params)}`, new RegExp(KEY));
     assert.match(error.message, /\[redacted\]/);
+    // A long text is cut (300 characters of detail, 120 of a bad answer): the key is redacted
+    // first, so that not even its beginning survives where the cut would fall inside it.
+    const head = KEY.slice(0, 8);
+    fake.answerNext({ status: 500, body: { error: { message: `${'x'.repeat(280)} key=${KEY} more` } } });
+    const long = await failure(new OpenAiTextGenerator(spec(fake), { ...FAST, retries: 0 }).generate(['x'], options()));
+    assert.equal(long.code, 'serverFailed');
+    assert.match(String(long.params?.detail), /key=\[redac/);
+    assert.ok(!`${long.message} ${JSON.stringify(long.params)}`.includes(head), long.message);
+    fake.answerNext({ body: `${'y'.repeat(100)} key=${KEY} more` });
+    const sample = await failure(new OpenAiTextGenerator(spec(fake), FAST).generate(['x'], options()));
+    assert.equal(sample.code, 'serverBadAnswer');
+    assert.match(String(sample.params?.sample), /key=\[redac/);
+    assert.ok(!`${sample.message} ${JSON.stringify(sample.params)}`.includes(head), sample.message);
     // Two keys are two models (their own limits), told apart without the key itself.
     const registry = new ModelRegistry();
     const a = registry.acquire(spec(fake));

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import helper from 'node-red-node-test-helper';
 import { resolveModelSpec } from '../../lib/generation/backends';
@@ -412,6 +412,13 @@ describe('marketing-generate-text node', function () {
         errors.push(err as ReportedError);
         report(err, msg);
       };
+      const warnings: unknown[] = [];
+      const warner = gen as unknown as { warn: (text: unknown) => void };
+      const warn = warner.warn.bind(gen);
+      warner.warn = (text) => {
+        warnings.push(text);
+        warn(text);
+      };
       for (let i = 0; i < 3; i++) gen.receive({ prompt: PROMPT, n: i });
       await new Promise((resolve) => setTimeout(resolve, 100));
       await helper.unload();
@@ -422,6 +429,8 @@ describe('marketing-generate-text node', function () {
         errors.map((e) => e.code),
         ['closed', 'closed', 'closed'],
       );
+      // One line says how many the stop ended and why, whatever Catch nodes exist.
+      assert.deepEqual(warnings, ['generate-text.warnings.endedByRedeploy']);
       assert.equal(modelRegistry.users(spec), 0, 'released');
     });
   });
@@ -475,9 +484,46 @@ describe('marketing-generate-text node', function () {
         cpSync(BUNDLED_MODEL_DIR, folder, { recursive: true });
         writeFileSync(join(folder, 'onnx', 'decoder_model_merged_quantized.onnx'), Buffer.alloc(4096, 'garbage'));
         await load({}, { source: 'folder', folder, loadAt: 'first' });
-        const error = await generateError({ prompt: PROMPT });
+        // onnxruntime's complaints (a stack trace, "Using `wasm` as a fallback") go to Node-RED's log, not stderr.
+        const stderr: string[] = [];
+        const write = process.stderr.write.bind(process.stderr);
+        process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+          stderr.push(String(chunk));
+          return write(chunk, ...rest);
+        }) as typeof process.stderr.write;
+        let error: ReportedError;
+        try {
+          error = await generateError({ prompt: PROMPT });
+        } finally {
+          process.stderr.write = write;
+        }
+        assert.doesNotMatch(stderr.join(''), /fallback|protobuf|OnnxruntimeSessionHandler/);
+        // Level 30 is Node-RED's warn; the helper's RED._ gives the message key.
+        const logged = helper.log().args.map(([event]) => event as { level: number; msg: unknown });
+        assert.ok(logged.some((event) => event.level === 30 && event.msg === 'generate-text.warnings.library'), JSON.stringify(logged));
         assert.equal(error.code, 'modelInvalid');
         assert.equal(error.params?.file, 'onnx/decoder_model_merged_quantized.onnx');
+        assert.ok(!JSON.stringify(error.params).includes(folder), 'no absolute path in the error');
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('names a model file that is not JSON without quoting its content or the folder path', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'not-json-model-'));
+      try {
+        cpSync(BUNDLED_MODEL_DIR, folder, { recursive: true });
+        // Any file the Node-RED user can read could be put in place of the tokenizer.
+        writeFileSync(join(folder, 'tokenizer.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+        await load({}, { source: 'folder', folder, loadAt: 'first' });
+        const error = await generateError({ prompt: PROMPT });
+        assert.equal(error.code, 'modelInvalid');
+        assert.deepEqual(error.params, { model: basename(folder), file: 'tokenizer.json', reason: 'not valid JSON' });
+        const logged = JSON.stringify(helper.log().args);
+        for (const text of [JSON.stringify(error.params), logged]) {
+          assert.doesNotMatch(text, /root:x|bin\/bash/);
+          assert.ok(!text.includes(folder), 'no absolute path');
+        }
       } finally {
         rmSync(folder, { recursive: true, force: true });
       }
