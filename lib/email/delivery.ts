@@ -176,7 +176,10 @@ export class EmailDelivery {
         if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt, givePlace, { record: true, maybeDelivered });
         const delay = failure.transient ? retryDelay(retry, attempt + 1, Date.now() - started, this.options.random) : undefined;
         if (delay === undefined) {
-          const error = failure.transient && attempt > 1
+          // A message that ran out of time while the server was down fails for that one reason.
+          const error = failure.connection && breaker?.state.down
+            ? serverDownError(breaker.lastError, retry.maxElapsedMs)
+            : failure.transient && attempt > 1
             ? new MarketingError('retriesExhausted', `Gave up after ${attempt} attempts: ${failure.error.message}`, {
               attempts: attempt,
               response: failure.error.params.response ?? '',

@@ -176,9 +176,12 @@ export class SmtpPool implements Transport<SentMessageInfo> {
           resolveConnect();
         };
       });
-    } finally {
+    } catch (err) {
       this.opening--;
+      this.wakeOne();
+      throw err;
     }
+    this.opening--;
     smtp.once('end', () => this.forget(connection));
     if (this.closed) {
       smtp.close();
