@@ -98,8 +98,9 @@ export class SmtpPool implements Transport<SentMessageInfo> {
         if (endOfDataSent && err.responseCode === undefined) err.endOfDataSent = true;
         rejectSend(err);
       };
-      // SMTPConnection.close() drops the send in flight without calling back: end it here.
-      const onEnd = () => settle(connectionError('Connection closed'));
+      // SMTPConnection.close() drops the send in flight without calling back: end it here,
+      // after the send callback had its chance to report the error that closed it.
+      const onEnd = () => setImmediate(() => settle(connectionError('Connection closed')));
       smtp.once('end', onEnd);
       // The message stream ends when its last byte is handed to the connection, which then
       // writes the final `.`: from here on the server may store the message at any moment.
