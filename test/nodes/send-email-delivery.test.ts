@@ -80,7 +80,8 @@ describe('marketing-send-email: delivery', function () {
   describe('faults: every message received exactly once, or reported on output 2', () => {
     it('server down at deploy, then up: retried until it answers', async () => {
       const port = await freePort();
-      harness = await deploySendEmail({ retries: 10, retryDelay: 0.05 }, { port });
+      // (the server is marked down after the first failures: probed every 0.5 s, not the default 10 s)
+      harness = await deploySendEmail({ retries: 10, retryDelay: 0.05 }, { port, probeInterval: 0.5 });
       const list = contacts(20);
       harness.feed(list);
       await new Promise((resolve) => setTimeout(resolve, 200));
