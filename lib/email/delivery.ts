@@ -10,6 +10,15 @@
  * few attempts without an outcome); the rest wait in a queue with nothing recorded. The
  * outcome record is written after the message gives up its place, so that the next message
  * does not wait for that disk sync.
+ *
+ * Two failures are not ordinary failures:
+ * - No reply to the end of the message (its final `.` was written): the server may have
+ *   stored it. It is not retried unless `resendInterrupted` (then with the same Message-ID),
+ *   and its `attempt` record stays without an outcome (a second `attempt` record says why), so
+ *   that a later run treats it like a send a crash interrupted.
+ * - The server is down (the transport's circuit breaker): messages wait for the breaker's
+ *   probe instead of spending their own attempts, and fail together, `serverDown`, when their
+ *   retry window (counted from when they were handed over) ends.
  */
 import type { SendMailOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
@@ -27,7 +36,7 @@ export interface DeliveryJob {
 export type DeliveryOutcome =
   | { status: 'sent'; receipt: DeliveryReceipt; attempts: number; ledgerError?: MarketingError }
   | { status: 'duplicate'; reason: DuplicateReason; entry?: LedgerEntry }
-  | { status: 'failed'; error: MarketingError; attempts: number };
+  | { status: 'failed'; error: MarketingError; attempts: number; messageId?: string };
 
 export interface DeliveryOptions {
   transport: MailTransport;
@@ -42,10 +51,28 @@ export interface DeliveryOptions {
 interface QueuedJob {
   job: DeliveryJob;
   settle: (outcome: DeliveryOutcome) => void;
+  /** When the message was handed over: its retry window starts here. */
+  since: number;
 }
 
 function stoppedError(): MarketingError {
   return new MarketingError('stopped', 'Not sent: the node stopped (redeploy or shutdown) before the message went out');
+}
+
+function serverDownError(lastError: string, windowMs: number): MarketingError {
+  const seconds = Math.round(windowMs / 1000);
+  return new MarketingError('serverDown', `Not sent: the SMTP server was down for the whole retry window (${seconds} s); last error: ${lastError}`, {
+    seconds,
+    response: lastError,
+  });
+}
+
+/** How a message that was not sent ends: recorded as failed, not recorded, or left maybe delivered. */
+interface Ending {
+  /** Write a `failed` record (not for a message that never had an `attempt` record and must not get one). */
+  record: boolean;
+  /** An earlier attempt ended without a reply to its final `.`: the message may be delivered. */
+  maybeDelivered?: MarketingError;
 }
 
 export class EmailDelivery {
@@ -57,6 +84,7 @@ export class EmailDelivery {
   /** Messages taken from the queue and not settled yet (active, or writing their outcome). */
   private started = 0;
   private closing = false;
+  private readonly stopping = new AbortController();
   private idle: Array<() => void> = [];
 
   constructor(options: DeliveryOptions) {
@@ -76,14 +104,14 @@ export class EmailDelivery {
       if (!verdict.send) return Promise.resolve({ status: 'duplicate', reason: verdict.reason, entry: verdict.entry });
     }
     return new Promise((settle) => {
-      this.queue.push({ job, settle });
+      this.queue.push({ job, settle, since: Date.now() });
       this.pump();
     });
   }
 
   private pump(): void {
     while (!this.closing && this.active < this.options.transport.concurrency && this.queue.length) {
-      const { job, settle } = this.queue.shift() as QueuedJob;
+      const { job, settle, since } = this.queue.shift() as QueuedJob;
       this.active++;
       this.started++;
       let holdsPlace = true;
@@ -93,7 +121,7 @@ export class EmailDelivery {
         this.active--;
         this.pump();
       };
-      void this.run(job, givePlace).then((outcome) => {
+      void this.run(job, since, givePlace).then((outcome) => {
         givePlace();
         this.started--;
         this.options.ledger?.releaseClaim(job.campaign, job.to);
@@ -104,37 +132,65 @@ export class EmailDelivery {
   }
 
   /** Sends `job`, retrying as the policy says; calls `givePlace` once the transport is done with it. */
-  private async run(job: DeliveryJob, givePlace: () => void): Promise<DeliveryOutcome> {
-    const { ledger, transport, retry } = this.options;
+  private async run(job: DeliveryJob, since: number, givePlace: () => void): Promise<DeliveryOutcome> {
+    const { ledger, transport, retry, resendInterrupted } = this.options;
+    const breaker = transport.breaker;
+    const deadline = since + retry.maxElapsedMs;
+    // Before the attempt record: a message held back by a down server was never attempted.
+    let permit = breaker ? await breaker.permit(deadline, this.stopping.signal) : 'go';
+    if (permit === 'stopped') return this.fail(job, stoppedError(), 0, givePlace, { record: false });
+    if (permit === 'expired') return this.fail(job, serverDownError(breaker?.lastError ?? '', retry.maxElapsedMs), 0, givePlace, { record: true });
     if (ledger) {
       try {
         await ledger.append({ campaign: job.campaign, to: job.to, state: 'attempt', at: new Date().toISOString() });
       } catch (err) {
+        if (permit === 'probe') breaker?.record(false, true);
         return { status: 'failed', error: err as MarketingError, attempts: 0 };
       }
     }
     const started = Date.now();
+    let maybeDelivered: MarketingError | undefined;
     for (let attempt = 1; ; attempt++) {
-      if (this.closing) return this.fail(job, stoppedError(), attempt - 1, givePlace);
+      if (attempt > 1 && breaker) {
+        permit = await breaker.permit(deadline, this.stopping.signal);
+        if (permit === 'stopped') return this.fail(job, stoppedError(), attempt - 1, givePlace, { record: true, maybeDelivered });
+        if (permit === 'expired') {
+          return this.fail(job, serverDownError(breaker.lastError, retry.maxElapsedMs), attempt - 1, givePlace, { record: true, maybeDelivered });
+        }
+      }
+      if (this.closing) {
+        if (permit === 'probe') breaker?.record(false, true);
+        return this.fail(job, stoppedError(), attempt - 1, givePlace, { record: true, maybeDelivered });
+      }
       let receipt: DeliveryReceipt;
       try {
         receipt = await transport.send(job.mail);
       } catch (err) {
         const failure = classifyDeliveryError(err);
-        if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt, givePlace);
+        breaker?.record(!failure.connection, permit === 'probe', String(failure.error.params.response ?? failure.error.message));
+        if (failure.unknownOutcome) {
+          maybeDelivered = failure.error;
+          // At most once unless told otherwise: sending again could deliver it twice.
+          if (!resendInterrupted) return this.fail(job, failure.error, attempt, givePlace, { record: true, maybeDelivered });
+        }
+        if (failure.transient && this.closing) return this.fail(job, stoppedError(), attempt, givePlace, { record: true, maybeDelivered });
         const delay = failure.transient ? retryDelay(retry, attempt + 1, Date.now() - started, this.options.random) : undefined;
         if (delay === undefined) {
-          const error = failure.transient && attempt > 1
+          // A message that ran out of time while the server was down fails for that one reason.
+          const error = failure.connection && breaker?.state.down
+            ? serverDownError(breaker.lastError, retry.maxElapsedMs)
+            : failure.transient && attempt > 1
             ? new MarketingError('retriesExhausted', `Gave up after ${attempt} attempts: ${failure.error.message}`, {
               attempts: attempt,
               response: failure.error.params.response ?? '',
             })
             : failure.error;
-          return this.fail(job, error, attempt, givePlace);
+          return this.fail(job, error, attempt, givePlace, { record: true, maybeDelivered });
         }
-        if (!(await this.backoff(delay))) return this.fail(job, stoppedError(), attempt, givePlace);
+        if (!(await this.backoff(delay))) return this.fail(job, stoppedError(), attempt, givePlace, { record: true, maybeDelivered });
         continue;
       }
+      breaker?.record(true, permit === 'probe');
       givePlace();
       return this.succeed(job, receipt, attempt);
     }
@@ -157,18 +213,37 @@ export class EmailDelivery {
     return { status: 'sent', receipt, attempts };
   }
 
-  private async fail(job: DeliveryJob, error: MarketingError, attempts: number, givePlace: () => void): Promise<DeliveryOutcome> {
+  private async fail(job: DeliveryJob, error: MarketingError, attempts: number, givePlace: () => void, ending: Ending): Promise<DeliveryOutcome> {
     givePlace();
+    const messageId = typeof job.mail.messageId === 'string' ? job.mail.messageId : undefined;
+    if (ending.maybeDelivered) {
+      // No `failed` record: the key stays undecided (an `attempt` without an outcome), so a
+      // later run skips it unless told to resend, as after a crash. This second `attempt`
+      // record only says why.
+      await this.options.ledger?.append({
+        campaign: job.campaign,
+        to: job.to,
+        state: 'attempt',
+        at: new Date().toISOString(),
+        reason: 'unknownOutcome',
+        messageId,
+        response: typeof ending.maybeDelivered.params.response === 'string' ? ending.maybeDelivered.params.response : undefined,
+        attempts,
+      }).catch(() => undefined);
+      return { status: 'failed', error: ending.maybeDelivered, attempts, messageId };
+    }
     // Recorded so that a later run may send it: a failed message is known not to be delivered.
-    await this.options.ledger?.append({
-      campaign: job.campaign,
-      to: job.to,
-      state: 'failed',
-      at: new Date().toISOString(),
-      reason: error.code,
-      response: typeof error.params.response === 'string' ? error.params.response : undefined,
-      attempts,
-    }).catch(() => undefined);
+    if (ending.record) {
+      await this.options.ledger?.append({
+        campaign: job.campaign,
+        to: job.to,
+        state: 'failed',
+        at: new Date().toISOString(),
+        reason: error.code,
+        response: typeof error.params.response === 'string' ? error.params.response : undefined,
+        attempts,
+      }).catch(() => undefined);
+    }
     return { status: 'failed', error, attempts };
   }
 
@@ -192,6 +267,7 @@ export class EmailDelivery {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.stopping.abort();
     for (const { job, settle } of this.queue.splice(0)) {
       this.options.ledger?.releaseClaim(job.campaign, job.to);
       settle({ status: 'failed', error: stoppedError(), attempts: 0 });

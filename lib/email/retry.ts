@@ -26,6 +26,13 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 export interface DeliveryFailure {
   /** Worth another attempt later. */
   transient: boolean;
+  /** The connection failed: the server may be down (what the circuit breaker counts). */
+  connection?: boolean;
+  /**
+   * The message's final `.` was written and no reply came: the server may have stored it.
+   * Sending it again may deliver it twice, so only the "resend" setting does.
+   */
+  unknownOutcome?: boolean;
   /** A MarketingError naming the failure for the user (`send-email.errors.<code>`). */
   error: MarketingError;
 }
@@ -50,6 +57,10 @@ interface NodeMailerLikeError {
   responseCode?: number;
   response?: string;
   message?: string;
+  /** Set by the SMTP pool when the failure came after the message's final `.`. */
+  endOfDataSent?: boolean;
+  /** Set by the SMTP pool when no session could be set up (no reply from the server). */
+  connectFailed?: boolean;
 }
 
 function firstLine(text: string): string {
@@ -67,6 +78,13 @@ export function classifyDeliveryError(raw: unknown): DeliveryFailure {
   const response = firstLine(err.response ?? err.message ?? '');
   const code = err.responseCode;
   const transientReply = typeof code === 'number' && ((code >= 400 && code < 500) || code === 503);
+  if (err.endOfDataSent && typeof code !== 'number') {
+    return {
+      transient: true,
+      unknownOutcome: true,
+      error: new MarketingError('unknownOutcome', `No reply to the end of the message (${response}): the server may have accepted it`, { response }),
+    };
+  }
   if ((err.code === 'EAUTH' || err.code === 'ENOAUTH') && !transientReply) {
     return { transient: false, error: new MarketingError('authFailed', `SMTP authentication failed: ${response}`, { response }) };
   }
@@ -80,7 +98,7 @@ export function classifyDeliveryError(raw: unknown): DeliveryFailure {
     return { transient: false, error: new MarketingError('tlsFailed', `TLS failed: ${response}`, { response }) };
   }
   if (err.code !== undefined && CONNECTION_CODES.has(err.code)) {
-    return { transient: true, error: new MarketingError('connection', `SMTP connection failed: ${response}`, { response }) };
+    return { transient: true, connection: err.connectFailed === true, error: new MarketingError('connection', `SMTP connection failed: ${response}`, { response }) };
   }
   return { transient: false, error: new MarketingError('deliveryError', `Delivery failed: ${response}`, { response }) };
 }

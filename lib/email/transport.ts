@@ -5,10 +5,12 @@
  */
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer, { type SendMailOptions, type SMTPPoolOptions } from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
 import { isLoopbackHost } from '../network';
+import { CircuitBreaker, DEFAULT_BREAKER_SETTINGS, type BreakerSettings } from './breaker';
 import { syncDirectory, writeFileAtomically } from './durable-file';
+import { SmtpPool, type SmtpPoolOptions } from './smtp-pool';
 
 export interface DeliveryReceipt {
   messageId: string;
@@ -21,6 +23,8 @@ export interface MailTransport {
   /** How many messages the transport can usefully work on at once. */
   readonly concurrency: number;
   send(mail: SendMailOptions): Promise<DeliveryReceipt>;
+  /** Holds messages while the server is down (SMTP only); shared by every user of the transport. */
+  readonly breaker?: CircuitBreaker;
   /** Lets deliveries under way finish (for at most a grace period), then releases everything. */
   close(): Promise<void>;
   /** The file outbox only: the unfinished files of an earlier crash that it removed at start. */
@@ -59,17 +63,23 @@ export interface SmtpSettings {
   rateLimit: number;
   /** Limit for connecting, for the greeting, and for any silence of the server. */
   timeoutMs: number;
+  /** The wait for the reply to the end of a message, once its final `.` is written (default 10 min). */
+  dataTimeoutMs?: number;
+  /** When the server counts as down, and how often it is probed then. */
+  breaker?: BreakerSettings;
   /** How long close() lets deliveries under way finish before it cuts them off. */
   closeGraceMs?: number;
 }
 
-export const DEFAULT_SMTP_SETTINGS: Omit<SmtpSettings, 'host'> = {
+export const DEFAULT_SMTP_SETTINGS: Required<Omit<SmtpSettings, 'host' | 'user' | 'password' | 'closeGraceMs'>> = {
   port: 587,
   security: 'starttls',
   rejectUnauthorized: true,
   maxConnections: 5,
   rateLimit: 0,
   timeoutMs: 30_000,
+  dataTimeoutMs: 10 * 60_000,
+  breaker: DEFAULT_BREAKER_SETTINGS,
 };
 
 /** Checks settings that would fail every send, so that the mistake shows at deploy. */
@@ -94,29 +104,25 @@ export function smtpSettingsWarnings(settings: SmtpSettings): string[] {
   return warnings;
 }
 
-/** nodemailer's pool options for our settings. */
-export function smtpPoolOptions(settings: SmtpSettings): SMTPPoolOptions & { pool: true } {
-  const options: SMTPPoolOptions & { pool: true } = {
-    pool: true,
-    host: settings.host.trim(),
-    port: settings.port,
-    secure: settings.security === 'tls',
-    requireTLS: settings.security === 'starttls',
-    opportunisticTLS: settings.security === 'starttls-if-offered',
-    ignoreTLS: settings.security === 'none',
-    tls: { rejectUnauthorized: settings.rejectUnauthorized },
+/** The connection pool's options for our settings. */
+export function smtpPoolOptions(settings: SmtpSettings): SmtpPoolOptions {
+  const options: SmtpPoolOptions = {
+    connection: {
+      host: settings.host.trim(),
+      port: settings.port,
+      secure: settings.security === 'tls',
+      requireTLS: settings.security === 'starttls',
+      opportunisticTLS: settings.security === 'starttls-if-offered',
+      ignoreTLS: settings.security === 'none',
+      tls: { rejectUnauthorized: settings.rejectUnauthorized },
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    },
     maxConnections: Math.max(1, Math.floor(settings.maxConnections)),
-    // Retrying is the delivery layer's job (counted, with backoff, recorded in the ledger);
-    // the pool must not resend a message behind its back after a dropped connection.
-    maxRequeues: 0,
-    connectionTimeout: settings.timeoutMs,
-    greetingTimeout: settings.timeoutMs,
-    socketTimeout: settings.timeoutMs,
+    rateLimit: settings.rateLimit > 0 ? settings.rateLimit : 0,
+    dataTimeoutMs: settings.dataTimeoutMs ?? DEFAULT_SMTP_SETTINGS.dataTimeoutMs,
   };
-  if (settings.rateLimit > 0) {
-    options.rateLimit = settings.rateLimit;
-    options.rateDelta = 1000;
-  }
   if (settings.user) options.auth = { user: settings.user, pass: settings.password ?? '' };
   return options;
 }
@@ -158,26 +164,30 @@ function addressList(value: unknown): string[] {
 
 export function createSmtpTransport(settings: SmtpSettings): MailTransport {
   validateSmtpSettings(settings);
-  const mailer = nodemailer.createTransport(smtpPoolOptions(settings));
+  const pool = new SmtpPool(smtpPoolOptions(settings));
+  const mailer = nodemailer.createTransport(pool);
   const inFlight = new InFlightCounter();
   const closeGraceMs = settings.closeGraceMs ?? 10_000;
+  const breaker = new CircuitBreaker(settings.breaker ?? DEFAULT_SMTP_SETTINGS.breaker);
   return {
     // Twice the connections: one message on each connection, one waiting to follow it.
     concurrency: Math.max(1, Math.floor(settings.maxConnections)) * 2,
+    breaker,
     async send(mail) {
       const info = await inFlight.track(mailer.sendMail(mail));
       return {
         messageId: info.messageId,
         accepted: addressList(info.accepted),
         rejected: addressList(info.rejected),
-        response: info.response,
+        response: info.response ?? '',
       };
     },
     async close() {
-      mailer.close();
+      breaker.close();
+      pool.close();
       if (!(await inFlight.drained(closeGraceMs))) {
         // A server that stalls mid-delivery would hold the redeploy forever: cut it off.
-        mailer.close({ force: true });
+        pool.close(true);
         await inFlight.drained(closeGraceMs);
       }
     },

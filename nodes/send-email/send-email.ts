@@ -134,10 +134,22 @@ export = function (RED: NodeAPI) {
     let statusTimer: NodeJS.Timeout | undefined;
     let lastStatusAt = 0;
 
+    // The transport's circuit breaker, shared with the other nodes of its marketing-smtp node.
+    const breaker = transport instanceof Error ? undefined : transport.breaker;
+    const unsubscribe = breaker?.subscribe(() => scheduleStatus());
+
     function showStatus(): void {
       statusTimer = undefined;
       lastStatusAt = Date.now();
       if (setupError) return showError(node, setupError.message);
+      const server = breaker?.state;
+      if (server?.down && pending > 0) {
+        const text = server.probing
+          ? RED._('send-email.status.probing', { waiting: pending })
+          : RED._('send-email.status.serverDown', { waiting: pending, time: new Date(server.nextProbeAt).toTimeString().slice(0, 8) });
+        node.status({ fill: 'yellow', shape: 'ring', text });
+        return;
+      }
       const text = RED._('send-email.status.counts', { sent: counters.sent, skipped: counters.skipped + counters.duplicate, failed: counters.failed });
       const fill = counters.failed > 0 ? 'red' : pending > 0 ? 'blue' : 'green';
       node.status({ fill, shape: pending > 0 ? 'ring' : 'dot', text });
@@ -205,7 +217,8 @@ export = function (RED: NodeAPI) {
           return { email };
         }
         default:
-          return failure(outcome.error, { ...base, attempts: outcome.attempts });
+          // messageId: for an unknown outcome, to look the message up in the server's logs
+          return failure(outcome.error, { ...base, attempts: outcome.attempts, ...(outcome.messageId ? { messageId: outcome.messageId } : {}) });
       }
     }
 
@@ -258,6 +271,7 @@ export = function (RED: NodeAPI) {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(statusTimer);
+      unsubscribe?.();
       void delivery
         .then((ready) => (ready instanceof Error ? undefined : ready.close()))
         .then(() => ownTransport?.close())

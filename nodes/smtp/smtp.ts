@@ -25,6 +25,8 @@ interface SmtpNodeDef extends NodeDef {
   maxConnections?: string | number;
   rateLimit?: string | number;
   timeout?: string | number;
+  dataTimeout?: string | number;
+  probeInterval?: string | number;
   outbox?: string;
 }
 
@@ -58,6 +60,11 @@ export = function (RED: NodeAPI) {
         maxConnections: Math.max(1, Math.floor(numberOr(config.maxConnections, DEFAULT_SMTP_SETTINGS.maxConnections))),
         rateLimit: Math.max(0, numberOr(config.rateLimit, 0)),
         timeoutMs: Math.max(0.1, numberOr(config.timeout, DEFAULT_SMTP_SETTINGS.timeoutMs / 1000)) * 1000,
+        dataTimeoutMs: Math.max(0.1, numberOr(config.dataTimeout, DEFAULT_SMTP_SETTINGS.dataTimeoutMs / 1000)) * 1000,
+        breaker: {
+          ...DEFAULT_SMTP_SETTINGS.breaker,
+          probeIntervalMs: Math.max(0.1, numberOr(config.probeInterval, DEFAULT_SMTP_SETTINGS.breaker.probeIntervalMs / 1000)) * 1000,
+        },
       };
       describe = `smtp://${settings.host}:${settings.port}`;
       try {

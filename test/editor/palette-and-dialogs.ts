@@ -90,7 +90,7 @@ const CONFIG_NODES: DialogSpec[] = [
     // A config node added from a dialog gets only its truthy defaults (Node-RED 4's editor, "_ADD_"):
     // the rate limit 0 shows as an empty field, which the runtime reads as 0 (no limit).
     defaults: { name: '', transport: 'outbox', outbox: '', host: '', port: '587', security: 'starttls', rejectUnauthorized: true,
-      maxConnections: '5', rateLimit: '', timeout: '30' },
+      maxConnections: '5', rateLimit: '', timeout: '30', dataTimeout: '600', probeInterval: '10' },
     visible: ['name', 'transport', 'outbox'],
     hidden: ['host', 'port', 'user', 'password'],
   },

@@ -29,6 +29,15 @@ describe('lib/email/retry', () => {
     assert.equal(classifyDeliveryError({ responseCode: 550, response: '550 5.1.1 no such user\r\nmore' }).error.params.response, '550 5.1.1 no such user');
   });
 
+  it('tells an unknown outcome (no reply after the final ".") and a failure to connect from other failures', () => {
+    const late = classifyDeliveryError({ code: 'ETIMEDOUT', message: 'Timeout', endOfDataSent: true });
+    assert.deepEqual([late.error.code, late.unknownOutcome, late.connection ?? false], ['unknownOutcome', true, false]);
+    const answered = classifyDeliveryError({ code: 'EMESSAGE', responseCode: 451, response: '451 try later', endOfDataSent: true });
+    assert.deepEqual([answered.error.code, answered.unknownOutcome], ['deferred', undefined], 'a reply to the "." is a verdict');
+    assert.equal(classifyDeliveryError({ code: 'ETIMEDOUT', message: 'Greeting never received', connectFailed: true }).connection, true);
+    assert.equal(classifyDeliveryError({ code: 'ETIMEDOUT', message: 'Timeout' }).connection, false, 'a timeout mid-dialogue: the server is up');
+  });
+
   const policy: RetryPolicy = { maxAttempts: 5, maxElapsedMs: 60_000, baseDelayMs: 1000, maxDelayMs: 5000 };
 
   it('backs off exponentially with jitter, capped per wait', () => {

@@ -6,7 +6,7 @@ const settings: SmtpSettings = { ...DEFAULT_SMTP_SETTINGS, host: 'smtp.example.c
 describe('lib/email/transport', () => {
   it('maps the four security modes onto nodemailer options', () => {
     const pick = (security: SmtpSettings['security']) => {
-      const { secure, requireTLS, opportunisticTLS, ignoreTLS } = smtpPoolOptions({ ...settings, security });
+      const { secure, requireTLS, opportunisticTLS, ignoreTLS } = smtpPoolOptions({ ...settings, security }).connection;
       return { secure, requireTLS, opportunisticTLS, ignoreTLS };
     };
     assert.deepEqual(pick('tls'), { secure: true, requireTLS: false, opportunisticTLS: false, ignoreTLS: false });
@@ -15,17 +15,17 @@ describe('lib/email/transport', () => {
     assert.deepEqual(pick('none'), { secure: false, requireTLS: false, opportunisticTLS: false, ignoreTLS: true });
   });
 
-  it('pools connections, leaves retries to the delivery layer, and applies limits and credentials', () => {
+  it('pools connections and applies limits, timeouts and credentials', () => {
     const options = smtpPoolOptions({ ...settings, maxConnections: 3, rateLimit: 10, timeoutMs: 5000, user: 'u', password: 'p', rejectUnauthorized: false });
-    assert.equal(options.pool, true);
     assert.equal(options.maxConnections, 3);
-    assert.equal(options.maxRequeues, 0);
     assert.equal(options.rateLimit, 10);
-    assert.equal(options.rateDelta, 1000);
-    assert.deepEqual([options.connectionTimeout, options.greetingTimeout, options.socketTimeout], [5000, 5000, 5000]);
+    const { connectionTimeout, greetingTimeout, socketTimeout, tls } = options.connection;
+    assert.deepEqual([connectionTimeout, greetingTimeout, socketTimeout], [5000, 5000, 5000]);
+    assert.equal(options.dataTimeoutMs, 600_000, 'the reply to the end of a message is waited for 10 minutes by default');
+    assert.equal(smtpPoolOptions({ ...settings, dataTimeoutMs: 90_000 }).dataTimeoutMs, 90_000);
     assert.deepEqual(options.auth, { user: 'u', pass: 'p' });
-    assert.deepEqual(options.tls, { rejectUnauthorized: false });
-    assert.equal(smtpPoolOptions(settings).rateLimit, undefined, 'no limit by default');
+    assert.deepEqual(tls, { rejectUnauthorized: false });
+    assert.equal(smtpPoolOptions(settings).rateLimit, 0, 'no limit by default');
     assert.equal(smtpPoolOptions(settings).auth, undefined);
   });
 

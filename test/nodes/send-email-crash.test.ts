@@ -8,14 +8,19 @@ import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server
 
 interface Output {
   output: 1 | 2;
-  email: { status: string; reason?: string; to: string };
+  email: { status: string; reason?: string; to: string; attempts?: number };
 }
 
 /** Node-RED in a child process, with the campaign flow; SIGKILL is a real crash. */
-function startNodeRed(userDir: string, port: number, afterInterruption: 'skip' | 'resend'): Promise<{ child: ChildProcess; outputs: Output[] }> {
+function startNodeRed(
+  userDir: string,
+  port: number,
+  afterInterruption: 'skip' | 'resend',
+  smtp: Record<string, unknown> = {},
+): Promise<{ child: ChildProcess; outputs: Output[] }> {
   const flow = [
     { id: 'tab', type: 'tab', label: 'campaign' },
-    { id: 'smtp-config', type: 'marketing-smtp', name: '', transport: 'smtp', host: '127.0.0.1', port, security: 'none', maxConnections: 5, timeout: 5 },
+    { id: 'smtp-config', type: 'marketing-smtp', name: '', transport: 'smtp', host: '127.0.0.1', port, security: 'none', maxConnections: 5, timeout: 5, ...smtp },
     {
       id: 'sender', type: 'marketing-send-email', z: 'tab', x: 100, y: 40, name: '', smtp: 'smtp-config', campaign: 'spring',
       from: 'news@shop.example', subject: 'Spring', text: '{{payload}}', ledger: true, afterInterruption,
@@ -107,5 +112,51 @@ describe('marketing-send-email: crash of Node-RED mid-campaign (SIGKILL), then t
       assert.equal(server.receivedCount(contact.email), expected, contact.email);
       assert.ok(server.receivedCount(contact.email) >= 1, `${contact.email} never received`);
     }
+  });
+});
+
+describe('marketing-send-email: no reply to the end of DATA, then Node-RED killed and started again', function () {
+  this.timeout(60_000);
+  let server: TestSmtpServer;
+  let userDir: string;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    // The first copy of each message is stored, and answered long after the client gave up.
+    server = await startTestSmtpServer({ behaviour: { onData: (_to, offer, stage) => (stage === 'end' && offer === 1 ? { stallMs: 1500 } : undefined) } });
+    userDir = mkdtempSync(join(tmpdir(), 'marketing-unknown-'));
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) await kill(child);
+    await server.close();
+    rmSync(userDir, { recursive: true, force: true });
+  });
+
+  const list = Array.from({ length: 5 }, (_, i) => ({ contact: { email: `late${i}@example.com` }, payload: `Hello ${i}` }));
+
+  it('a later run skips them as interrupted by default, and resends them only when told to', async () => {
+    const first = await startNodeRed(userDir, server.port, 'skip', { timeout: 0.3, dataTimeout: 0.5 });
+    children.push(first.child);
+    first.child.send({ feed: list });
+    await waitUntil(() => first.outputs.length === list.length, 30_000, 'every message of the first run');
+    assert.deepEqual(first.outputs.map((o) => [o.output, o.email.status, o.email.reason, o.email.attempts]), Array(5).fill([2, 'failed', 'unknownOutcome', 1]));
+    await server.waitForAccepted(5);
+    await kill(first.child);
+
+    const second = await startNodeRed(userDir, server.port, 'skip', { timeout: 0.3, dataTimeout: 0.5 });
+    children.push(second.child);
+    second.child.send({ feed: list });
+    await waitUntil(() => second.outputs.length === list.length, 30_000, 'every message of the second run');
+    await kill(second.child);
+    assert.deepEqual(second.outputs.map((o) => [o.email.status, o.email.reason]), Array(5).fill(['duplicate', 'interrupted']));
+    for (const { contact } of list) assert.equal(server.receivedCount(contact.email), 1, contact.email);
+
+    const third = await startNodeRed(userDir, server.port, 'resend', { timeout: 0.3, dataTimeout: 0.5 });
+    children.push(third.child);
+    third.child.send({ feed: list });
+    await waitUntil(() => third.outputs.length === list.length, 30_000, 'every message of the third run');
+    await kill(third.child);
+    assert.deepEqual(third.outputs.map((o) => o.email.status), Array(5).fill('sent'));
+    for (const { contact } of list) assert.equal(server.receivedCount(contact.email), 2, contact.email);
   });
 });

@@ -19,7 +19,12 @@ export interface EmbeddedNodeRed {
 }
 
 /** Starts Node-RED on `flow` in `userDir` and waits until the node `readyNodeId` runs. */
-export async function startEmbeddedNodeRed(userDir: string, flow: Array<Record<string, unknown>>, readyNodeId: string): Promise<EmbeddedNodeRed> {
+export async function startEmbeddedNodeRed(
+  userDir: string,
+  flow: Array<Record<string, unknown>>,
+  readyNodeId: string,
+  consoleLevel = 'error',
+): Promise<EmbeddedNodeRed> {
   installPackageLink(userDir);
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,7 +35,7 @@ export async function startEmbeddedNodeRed(userDir: string, flow: Array<Record<s
     httpAdminRoot: false,
     httpNodeRoot: false,
     credentialSecret: false,
-    logging: { console: { level: 'error' } },
+    logging: { console: { level: consoleLevel } },
     editorTheme: { tours: false },
   });
   await RED.start();
