@@ -70,7 +70,8 @@ describe('example 04: serve the local model over the OpenAI API', function () {
       assert.equal(Number(lines[0][1]), ended.length);
       assert.doesNotMatch(red.output().slice(mark), /ERR_HTTP_HEADERS_SENT|Cannot set headers/);
       // The redeployed flow serves again.
-      assert.equal((await complete({ prompt: 'Hello', max_tokens: 4 })).status, 200);
+      const after = await complete({ prompt: 'Hello', max_tokens: 4 });
+      assert.equal(after.status, 200, JSON.stringify(after.body) + red.output().slice(mark));
     });
   }
 
