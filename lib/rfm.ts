@@ -71,7 +71,9 @@ function quintileStarts(values: Float64Array): number[] {
 }
 
 function quintile(value: number, starts: readonly number[]): number {
-  return 1 + starts.filter((start) => value >= start).length;
+  let score = 1;
+  for (const start of starts) if (value >= start) score++;
+  return score;
 }
 
 /** A missing or unreadable value ranks lowest: no purchase data is the weakest signal. */
@@ -109,19 +111,28 @@ export function compileRfmScoring(fields: RfmFields): (contacts: readonly unknow
   const readFrequency = compileFieldPath(fields.frequency);
   const readMonetary = compileFieldPath(fields.monetary);
   return (contacts) => {
-    // The contacts' positions in the list, and their three values, in list order.
-    const positions: number[] = [];
-    contacts.forEach((contact, i) => { if (isContact(contact)) positions.push(i); });
-    const valuesOf = (read: (contact: unknown) => unknown, toValue: (value: unknown) => number) =>
-      Float64Array.from(positions, (i) => orLowest(toValue(read(contacts[i]))));
-    const recency = valuesOf(readRecency, toTime);
-    const frequency = valuesOf(readFrequency, toNumber);
-    const monetary = valuesOf(readMonetary, toNumber);
-    const [recencyStarts, frequencyStarts, monetaryStarts] = [recency, frequency, monetary].map(quintileStarts);
-    const scores = new Array<Readonly<RfmScore> | undefined>(contacts.length);
-    positions.forEach((position, j) => {
-      scores[position] = SCORES.get(quintile(recency[j], recencyStarts) * 100
-        + quintile(frequency[j], frequencyStarts) * 10 + quintile(monetary[j], monetaryStarts));
+    // The three values of each contact, in list order; other items are skipped.
+    const recency = new Float64Array(contacts.length);
+    const frequency = new Float64Array(contacts.length);
+    const monetary = new Float64Array(contacts.length);
+    let count = 0;
+    for (const contact of contacts) {
+      if (!isContact(contact)) continue;
+      recency[count] = orLowest(toTime(readRecency(contact)));
+      frequency[count] = orLowest(toNumber(readFrequency(contact)));
+      monetary[count] = orLowest(toNumber(readMonetary(contact)));
+      count++;
+    }
+    const recencyStarts = quintileStarts(recency.subarray(0, count));
+    const frequencyStarts = quintileStarts(frequency.subarray(0, count));
+    const monetaryStarts = quintileStarts(monetary.subarray(0, count));
+    let j = 0; // the next contact's values
+    const scores = contacts.map((contact) => {
+      if (!isContact(contact)) return undefined;
+      const cell = quintile(recency[j], recencyStarts) * 100 + quintile(frequency[j], frequencyStarts) * 10
+        + quintile(monetary[j], monetaryStarts);
+      j++;
+      return SCORES.get(cell);
     });
     return { scoreAt: (index) => scores[index] };
   };

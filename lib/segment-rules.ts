@@ -96,9 +96,12 @@ function compileGroup(group: RuleGroup, place: Place): ContactPredicate {
   }
   const parts = (group.rules ?? []).map((rule, i) =>
     compileRule(rule, { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }));
-  return join === 'all'
-    ? (contact, now) => parts.every((part) => part(contact, now))
-    : (contact, now) => parts.some((part) => part(contact, now));
+  // The first part that decides the group's answer ends the test: the rest are not read.
+  const decisive = join === 'any';
+  return (contact, now) => {
+    for (const part of parts) if (part(contact, now) === decisive) return decisive;
+    return !decisive;
+  };
 }
 
 const NEGATIONS: Partial<Record<Operator, Operator>> = {
@@ -394,9 +397,15 @@ function tagTest(list: unknown[], all: boolean, ignoreCase: boolean): ValueTest 
     return ignoreCase ? text.toLowerCase() : text;
   };
   const wanted = new Set(list.map(normalise));
-  if (!all) return (v) => tagsOf(v).some((tag) => wanted.has(normalise(tag)));
+  if (!all) {
+    return (v) => {
+      for (const tag of tagsOf(v)) if (wanted.has(normalise(tag))) return true;
+      return false;
+    };
+  }
   return (v) => {
     const tags = new Set(tagsOf(v).map(normalise));
-    return [...wanted].every((tag) => tags.has(tag));
+    for (const tag of wanted) if (!tags.has(tag)) return false;
+    return true;
   };
 }

@@ -101,33 +101,37 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
 
   /** Consent and address checks: why each item is not targeted, or `undefined` while it still may be. */
   function hygiene(contacts: readonly unknown[]): (NotTargetedReason | undefined)[] {
-    const reasons = new Array<NotTargetedReason | undefined>(contacts.length);
-    /** Each contact's address as de-duplication compares it. */
-    const addresses = new Array<string | undefined>(contacts.length);
+    /** Each contact's valid address as de-duplication compares it. */
+    const addresses: (string | undefined)[] = [];
     const optedOutAddresses = new Set<string>();
-    contacts.forEach((contact, i) => {
+    const reasons = contacts.map((contact): NotTargetedReason | undefined => {
       if (!isContact(contact)) {
-        reasons[i] = 'notAContact';
-        return;
+        addresses.push(undefined);
+        return 'notAContact';
       }
-      if (readEmail) {
-        const address = validAddress(readEmail(contact));
-        if (address === undefined) reasons[i] = 'invalidEmail';
-        else addresses[i] = normaliseEmail(address);
-      }
+      const valid = readEmail ? validAddress(readEmail(contact)) : undefined;
+      const address = valid === undefined ? undefined : normaliseEmail(valid);
+      addresses.push(address);
       if (readOptOut && isOptedOutValue(readOptOut(contact))) {
-        reasons[i] = 'optedOut';
-        if (addresses[i] !== undefined) optedOutAddresses.add(addresses[i]);
+        if (address !== undefined) optedOutAddresses.add(address);
+        return 'optedOut';
       }
+      return readEmail && address === undefined ? 'invalidEmail' : undefined;
     });
-    // An address opted out in any record is opted out in all of them, earlier ones too; of
-    // the others, the first record of an address is the one kept.
-    const seen = new Set<string>();
+    if (!dedupe && optedOutAddresses.size === 0) return reasons;
+    // Only addresses held by more than one record need a decision. Sorted, they are neighbours:
+    // a sort finds them for much less than a Set of every address of a large list would cost.
+    const sorted = addresses.filter((address) => address !== undefined).sort();
+    const shared = new Set(sorted.filter((address, k) => k > 0 && address === sorted[k - 1]));
+    const kept = new Set<string>();
     addresses.forEach((address, i) => {
-      if (address === undefined || reasons[i] !== undefined) return;
+      if (address === undefined || !shared.has(address)) return;
+      // An address opted out in any record is opted out in all of them, earlier ones too;
+      // otherwise the first record of an address is the one kept.
       if (optedOutAddresses.has(address)) reasons[i] = 'optedOut';
-      else if (dedupe && seen.has(address)) reasons[i] = 'duplicate';
-      else seen.add(address);
+      else if (!dedupe) return;
+      else if (kept.has(address)) reasons[i] = 'duplicate';
+      else kept.add(address);
     });
     return reasons;
   }
