@@ -79,28 +79,43 @@ function describe(value: unknown): string {
 
 /** Compiles a segment's rule tree (the segment itself is the top group). */
 export function compileRuleGroup(group: RuleGroup, segment: string): ContactPredicate {
-  return compileGroup(group, { segment, condition: '' });
+  return compileGroup(group, { segment, condition: '' }).test;
 }
 
-function compileRule(rule: Rule, place: Place): ContactPredicate {
+/** A compiled rule, and whether testing it reads a date, the dearest thing a test does. */
+interface CompiledRule {
+  test: ContactPredicate;
+  readsDates: boolean;
+}
+
+const DATE_OPERATORS: readonly string[] = ['before', 'after', 'withinDays', 'olderThanDays'];
+
+function compileRule(rule: Rule, place: Place): CompiledRule {
   if (typeof rule !== 'object' || rule === null) {
     throw compileError('unknownOperator', 'not a condition', place, { field: '', op: describe(rule) });
   }
-  return isRuleGroup(rule) ? compileGroup(rule, place) : compileCondition(rule, place);
+  if (isRuleGroup(rule)) return compileGroup(rule, place);
+  return { test: compileCondition(rule, place), readsDates: DATE_OPERATORS.includes(rule.op) || rule.valueType === 'date' };
 }
 
-function compileGroup(group: RuleGroup, place: Place): ContactPredicate {
+function compileGroup(group: RuleGroup, place: Place): CompiledRule {
   const join = group.join ?? 'all';
   if (join !== 'all' && join !== 'any') {
     throw compileError('badJoin', `"${describe(join)}" must be "all" or "any"`, place, undefined, { join: describe(join) });
   }
-  const parts = (group.rules ?? []).map((rule, i) =>
+  const compiled = (group.rules ?? []).map((rule, i) =>
     compileRule(rule, { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }));
+  // Tests have no side effects, so their order only changes how soon a group knows its answer:
+  // the ones that read dates go last, as the others often decide without them.
+  const parts = [...compiled.filter((part) => !part.readsDates), ...compiled.filter((part) => part.readsDates)].map((part) => part.test);
   // The first part that decides the group's answer ends the test: the rest are not read.
   const decisive = join === 'any';
-  return (contact, now) => {
-    for (const part of parts) if (part(contact, now) === decisive) return decisive;
-    return !decisive;
+  return {
+    test: (contact, now) => {
+      for (const part of parts) if (part(contact, now) === decisive) return decisive;
+      return !decisive;
+    },
+    readsDates: compiled.some((part) => part.readsDates),
   };
 }
 
