@@ -19,9 +19,9 @@ import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Contact } from '../lib/contacts';
-import { compileSegmentRules, type SegmentationConfig, type SegmentationResult, type SegmentDefinition } from '../lib/segment';
-import type { Condition } from '../lib/segment-rules';
+import type { Contact } from '../lib/segmentation/contacts';
+import { compileSegmentRules, type SegmentationConfig, type SegmentationResult, type SegmentDefinition } from '../lib/segmentation/segment';
+import type { Condition } from '../lib/segmentation/segment-rules';
 import { installPackageLink } from '../test/support/package-link';
 import { GENERATED_NOW, generateContacts } from './contacts';
 

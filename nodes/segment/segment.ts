@@ -1,16 +1,16 @@
 /**
  * `marketing-segment`: routes contacts to one output per segment, plus an optional
- * "not targeted" output. The rules, consent and RFM logic live in lib/segment.ts; this file
+ * "not targeted" output. The rules, consent and RFM logic live in lib/segmentation/segment.ts; this file
  * adapts it to Node-RED: configuration, messages, status, errors and the input contract.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { isContact } from '../../lib/contacts';
+import { isContact } from '../../lib/segmentation/contacts';
 import { MarketingError } from '../../lib/errors';
 import {
   compileSegmentRules, NOT_TARGETED_REASONS, type NotTargetedReason, type SegmentDefinition, type Segmenter,
   type SegmentationResult,
-} from '../../lib/segment';
-import { toTime } from '../../lib/values';
+} from '../../lib/segmentation/segment';
+import { toTime } from '../../lib/segmentation/values';
 import { localiseError, offerSampleContacts, showError } from '../common';
 
 interface SegmentNodeDef extends NodeDef {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail, validAddress } from '../../lib/contacts';
+import { compileFieldPath, isOptedOutValue, isValidEmail, normaliseEmail, validAddress } from '../../lib/segmentation/contacts';
 
-describe('lib/contacts', () => {
+describe('lib/segmentation/contacts', () => {
   it('reads top-level and nested fields, and nothing from non-objects', () => {
     const contact = { email: 'a@example.com', address: { city: 'Lyon', geo: { lat: 45.7 } } };
     assert.equal(compileFieldPath('email')(contact), 'a@example.com');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { normaliseEmail, type Contact } from '../../lib/contacts';
+import { normaliseEmail, type Contact } from '../../lib/segmentation/contacts';
 import { isMarketingError } from '../../lib/errors';
-import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
+import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segmentation/segment';
 
 const NOW = Date.UTC(2025, 0, 31);
 const ids = (contacts: unknown[]) => contacts.map((c) => (c as Contact).id);
 
-describe('lib/segment', () => {
+describe('lib/segmentation/segment', () => {
   const segments: SegmentationConfig['segments'] = [
     { name: 'France', join: 'all', rules: [{ field: 'country', op: 'eq', value: 'FR' }] },
     { name: 'Big spenders', join: 'all', rules: [{ field: 'spent', op: 'gte', value: '100' }] },

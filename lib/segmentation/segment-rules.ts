@@ -4,7 +4,7 @@
  * shows at deploy time, and testing a contact parses no configured value again.
  */
 import { compileFieldPath, type Contact } from './contacts';
-import { MarketingError } from './errors';
+import { MarketingError } from '../errors';
 import { DAY_MS, isEmptyValue, isFalseValue, isTrueValue, looksLikeIsoDate, toNumber, toTime } from './values';
 
 /** Every operator a condition may use, as stored in flows. */

@@ -5,7 +5,7 @@
  * a bad configuration fails at deploy time rather than on the first list.
  */
 import { compileFieldPath, isContact, isOptedOutValue, normaliseEmail, validAddress, type Contact } from './contacts';
-import { MarketingError } from './errors';
+import { MarketingError } from '../errors';
 import { compileRfmScoring, type RfmFields } from './rfm';
 import { compileRuleGroup, type RuleGroup } from './segment-rules';
 
