@@ -82,20 +82,20 @@ export function compileRuleGroup(group: RuleGroup, segment: string): ContactPred
   return compileGroup(group, { segment, condition: '' }).test;
 }
 
-/** A compiled rule, and whether testing it reads a date, the dearest thing a test does. */
+/** A compiled rule, and whether testing it is dear: it parses dates or runs a regular expression. */
 interface CompiledRule {
   test: ContactPredicate;
-  readsDates: boolean;
+  dear: boolean;
 }
 
-const DATE_OPERATORS: readonly string[] = ['before', 'after', 'withinDays', 'olderThanDays'];
+const DEAR_OPERATORS: readonly string[] = ['before', 'after', 'withinDays', 'olderThanDays', 'regex'];
 
 function compileRule(rule: Rule, place: Place): CompiledRule {
   if (typeof rule !== 'object' || rule === null) {
     throw compileError('unknownOperator', 'not a condition', place, { field: '', op: describe(rule) });
   }
   if (isRuleGroup(rule)) return compileGroup(rule, place);
-  return { test: compileCondition(rule, place), readsDates: DATE_OPERATORS.includes(rule.op) || rule.valueType === 'date' };
+  return { test: compileCondition(rule, place), dear: DEAR_OPERATORS.includes(rule.op) || rule.valueType === 'date' };
 }
 
 function compileGroup(group: RuleGroup, place: Place): CompiledRule {
@@ -106,8 +106,8 @@ function compileGroup(group: RuleGroup, place: Place): CompiledRule {
   const compiled = (group.rules ?? []).map((rule, i) =>
     compileRule(rule, { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }));
   // Tests have no side effects, so their order only changes how soon a group knows its answer:
-  // the ones that read dates go last, as the others often decide without them.
-  const parts = [...compiled.filter((part) => !part.readsDates), ...compiled.filter((part) => part.readsDates)].map((part) => part.test);
+  // the dear ones go last, as the others often decide without them.
+  const parts = [...compiled.filter((part) => !part.dear), ...compiled.filter((part) => part.dear)].map((part) => part.test);
   // The first part that decides the group's answer ends the test: the rest are not read.
   const decisive = join === 'any';
   return {
@@ -115,7 +115,7 @@ function compileGroup(group: RuleGroup, place: Place): CompiledRule {
       for (const part of parts) if (part(contact, now) === decisive) return decisive;
       return !decisive;
     },
-    readsDates: compiled.some((part) => part.readsDates),
+    dear: compiled.some((part) => part.dear),
   };
 }
 
