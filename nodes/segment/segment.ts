@@ -11,7 +11,7 @@ import {
   type SegmentationResult,
 } from '../../lib/segmentation/segment';
 import { toTime } from '../../lib/segmentation/values';
-import { localiseError, offerSampleContacts, showError } from '../common';
+import { localiseError, showError } from '../common';
 
 interface SegmentNodeDef extends NodeDef {
   segments?: SegmentDefinition[];
@@ -49,8 +49,6 @@ const NOT_TARGETED = 'not targeted';
 const MESSAGES_PER_SLICE = 500;
 
 export = function (RED: NodeAPI) {
-  offerSampleContacts();
-
   function MarketingSegmentNode(this: Node, config: SegmentNodeDef) {
     RED.nodes.createNode(this, config);
     setUp(this, config);
