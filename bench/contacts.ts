@@ -2,7 +2,7 @@
  * Deterministic synthetic contacts for benchmarks: the shape and the mess of a real export
  * (numbers as strings, missing dates, opted-out, invalid and duplicate addresses).
  */
-import type { Contact } from '../lib/contacts';
+import type { Contact } from '../lib/segmentation/contacts';
 
 /** mulberry32: a tiny seeded PRNG, so every run segments the same list. */
 function random(seed: number): () => number {

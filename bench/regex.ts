@@ -10,7 +10,7 @@
  * 40 s at 32), the deploy-time compile, and a million tests of the benchmark's everyday patterns
  * on re2js and on RegExp.
  */
-import { compileSegmentRules, type Segmenter } from '../lib/segment';
+import { compileSegmentRules, type Segmenter } from '../lib/segmentation/segment';
 import { compileSafeRegex, REGEX_TEXT_LIMIT } from '../lib/safe-regex';
 import { generateContacts } from './contacts';
 

@@ -19,9 +19,9 @@ import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Contact } from '../lib/contacts';
-import { compileSegmentRules, type SegmentationConfig, type SegmentationResult, type SegmentDefinition } from '../lib/segment';
-import type { Condition } from '../lib/segment-rules';
+import type { Contact } from '../lib/segmentation/contacts';
+import { compileSegmentRules, type SegmentationConfig, type SegmentationResult, type SegmentDefinition } from '../lib/segmentation/segment';
+import type { Condition } from '../lib/segmentation/segment-rules';
 import { installPackageLink } from '../test/support/package-link';
 import { GENERATED_NOW, generateContacts } from './contacts';
 
@@ -234,13 +234,11 @@ interface NodeLike {
 }
 
 /**
- * `warmUp`: a list of 20,000 contacts goes through the node first, so that its code is compiled
- * as in a runtime that has segmented before. Without it, the measured list is the first one of a
- * fresh runtime. Both are reported for one message per contact, because the warm-up changes the
- * peak memory there: V8 decides, from how long the objects of each allocation site live, to
- * allocate some of them straight into the old generation ("pretenuring"); after the small list
- * it does so for objects that Node-RED creates to route every message, so a million messages
- * leave their garbage in the old generation until a full collection instead of dying young.
+ * `warmUp`: a list of 20,000 contacts goes through the node first, as in a runtime that has
+ * segmented before. Without it, the measured list is the first one of a fresh runtime. Both are
+ * reported for one message per contact because their peak memory differs: after the small
+ * list, the objects Node-RED makes to route a million messages are kept until a full garbage
+ * collection rather than freed as they go.
  */
 async function nodeScenario(count: number, outputMode: 'each' | 'segment', warmUp: boolean): Promise<ScenarioResult> {
   const outputs = SEGMENTS.length + 1;
@@ -405,6 +403,26 @@ async function main(): Promise<void> {
   const libRates = ratesOf('lib').sort((a, b) => a - b);
   console.log(`\nlib/ full, fresh list, ${libRates.length} run${libRates.length === 1 ? '' : 's'}: ${libRates.map(format).join(' / ')} contacts/s`
     + ` (median ${format(libRates[(libRates.length - 1) >> 1])})`);
+  checkFloors(best('lib'), best('lib') / core, Math.max(...results.filter((r) => r.scenario === 'lib')
+    .map((r) => (r.peakRssMb - r.baselineRssMb) / r.inputHeapMb)));
+}
+
+/**
+ * The floors the README promises for `lib/`, checked on every run so that a change that costs
+ * too much shows here: the campaign's later steps write a few texts a second, so segmentation
+ * only has to stay far ahead of them and of the core-nodes flow, and within memory.
+ */
+const FLOORS = { contactsPerSecond: 300_000, timesCoreFlow: 30, peakOverList: 2 };
+
+function checkFloors(contactsPerSecond: number, timesCoreFlow: number, peakOverList: number): void {
+  const checks = [
+    [`lib/ fresh list >= ${format(FLOORS.contactsPerSecond)} contacts/s`, format(contactsPerSecond), contactsPerSecond >= FLOORS.contactsPerSecond],
+    [`lib/ >= ${FLOORS.timesCoreFlow}x the core-nodes flow`, `${timesCoreFlow.toFixed(1)}x`, timesCoreFlow >= FLOORS.timesCoreFlow],
+    [`lib/ peak memory <= ${FLOORS.peakOverList}x the list`, `${peakOverList.toFixed(2)}x`, peakOverList <= FLOORS.peakOverList],
+  ] as const;
+  console.log('\nfloors (best run for speed, worst for memory):');
+  for (const [floor, measured, met] of checks) console.log(`  ${met ? 'met   ' : 'MISSED'} ${floor}: ${measured}`);
+  if (checks.some(([, , met]) => !met)) process.exitCode = 1;
 }
 
 async function child(): Promise<void> {

@@ -3,7 +3,7 @@
  * sees (`contact`, `segment`, `msg`), and which Node-RED context values it refers to. The
  * `marketing-prompt` node and its editor preview both go through here.
  */
-import { isContact, type Contact } from './contacts';
+import { isContact, type Contact } from './segmentation/contacts';
 import { MarketingError } from './errors';
 import { compileTemplate, type CompiledTemplate, type MissingPolicy, type TemplateLookup, DEFAULT_MAX_VALUE_LENGTH, MISSING_POLICIES } from './template';
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
-import { compileFieldPath, isContact, isOptedOutValue, isValidEmail, normaliseEmail, type Contact } from '../contacts';
+import { compileFieldPath, isContact, isOptedOutValue, isValidEmail, normaliseEmail, type Contact } from '../segmentation/contacts';
 import { MarketingError } from '../errors';
 import { compileTemplate, type CompiledTemplate, type TemplateLookup } from '../template';
 

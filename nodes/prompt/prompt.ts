@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { isContact } from '../../lib/contacts';
+import { isContact } from '../../lib/segmentation/contacts';
 import { MarketingError } from '../../lib/errors';
 import {
   compilePromptTemplates,

@@ -1,17 +1,17 @@
 /**
  * `marketing-segment`: routes contacts to one output per segment, plus an optional
- * "not targeted" output. The rules, consent and RFM logic live in lib/segment.ts; this file
+ * "not targeted" output. The rules, consent and RFM logic live in lib/segmentation/segment.ts; this file
  * adapts it to Node-RED: configuration, messages, status, errors and the input contract.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { isContact } from '../../lib/contacts';
+import { isContact } from '../../lib/segmentation/contacts';
 import { MarketingError } from '../../lib/errors';
 import {
   compileSegmentRules, NOT_TARGETED_REASONS, type NotTargetedReason, type SegmentDefinition, type Segmenter,
   type SegmentationResult,
-} from '../../lib/segment';
-import { toTime } from '../../lib/values';
-import { localiseError, offerSampleContacts, showError } from '../common';
+} from '../../lib/segmentation/segment';
+import { toTime } from '../../lib/segmentation/values';
+import { localiseError, showError } from '../common';
 
 interface SegmentNodeDef extends NodeDef {
   segments?: SegmentDefinition[];
@@ -49,8 +49,6 @@ const NOT_TARGETED = 'not targeted';
 const MESSAGES_PER_SLICE = 500;
 
 export = function (RED: NodeAPI) {
-  offerSampleContacts();
-
   function MarketingSegmentNode(this: Node, config: SegmentNodeDef) {
     RED.nodes.createNode(this, config);
     setUp(this, config);

@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { isOptedOutValue, isValidEmail } from '../../lib/contacts';
-import { compileSegmentRules, type SegmentDefinition } from '../../lib/segment';
+import { isOptedOutValue, isValidEmail } from '../../lib/segmentation/contacts';
+import { compileSegmentRules, type SegmentDefinition } from '../../lib/segmentation/segment';
 import { offerSampleContacts, SAMPLE_CONTACTS_VARIABLE } from '../../nodes/common';
 import generateTextNode from '../../nodes/generate-text/generate-text';
 import llmNode from '../../nodes/llm/llm';

@@ -101,7 +101,7 @@ describe('palette install of the packed tarball', function () {
           overrides: pkg.overrides,
         }));
         npm(['install', ...PALETTE_MANAGER_NPM_ARGS, '--prefer-offline', tarball], userDir);
-        // Not the project's own list, which the in-process tests' segment node put in this process's environment.
+        // Not the project's own list, which in-process tests may have put in this process's environment.
         red = await startNodeRed({ redJs, nodeBinary, userDir, env: { MARKETING_SAMPLE_CONTACTS: undefined } });
         installedPackage = join(userDir, 'node_modules', ...pkg.name.split('/'));
       });

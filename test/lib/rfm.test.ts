@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { compileRfmScoring, RFM_LABELS, rfmLabel } from '../../lib/rfm';
+import { compileRfmScoring, RFM_LABELS, rfmLabel } from '../../lib/segmentation/rfm';
 
 const FIELDS = { recency: 'lastPurchaseDate', frequency: 'orders', monetary: 'totalSpent' };
 const DAY = 86_400_000;
 
-describe('lib/rfm', () => {
+describe('lib/segmentation/rfm', () => {
   it('scores a hand-checked list of ten by quintile and labels each contact', () => {
     // Ranks (0 = lowest) per contact for R, F, M; ten distinct values put ranks 0-1 in quintile 1,
     // 2-3 in 2, 4-5 in 3, 6-7 in 4 and 8-9 in 5. FM = (F + M) / 2 rounded half up.

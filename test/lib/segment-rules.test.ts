@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import type { Contact } from '../../lib/contacts';
+import type { Contact } from '../../lib/segmentation/contacts';
 import { isMarketingError } from '../../lib/errors';
 import { REGEX_TEXT_LIMIT } from '../../lib/safe-regex';
-import { compileRuleGroup, OPERATORS, type Condition, type Rule } from '../../lib/segment-rules';
+import { compileRuleGroup, OPERATORS, type Condition, type Rule } from '../../lib/segmentation/segment-rules';
 
 const NOW = Date.UTC(2025, 0, 31, 12);
 const DAY = 86_400_000;
@@ -23,7 +23,7 @@ function compileFailure(rules: Rule[], join: 'all' | 'any' = 'all'): { code: str
   assert.fail('compiled');
 }
 
-describe('lib/segment-rules', () => {
+describe('lib/segmentation/segment-rules', () => {
   describe('operators', () => {
     const people: Contact[] = [
       { id: 1, country: 'FR', city: 'Paris', orders: 3, spent: '120.50', tags: ['vip', 'newsletter'], note: 'Loves cheese', optIn: 'yes' },

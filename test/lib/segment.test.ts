@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { AddressOccurrences, type AddressVerdict } from '../../lib/address-groups';
-import { normaliseEmail, validAddressHash, type Contact } from '../../lib/contacts';
+import { normaliseEmail, type Contact } from '../../lib/segmentation/contacts';
 import { isMarketingError } from '../../lib/errors';
-import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segment';
+import { cloneContact, compileSegmentRules, type SegmentationConfig } from '../../lib/segmentation/segment';
 
 const NOW = Date.UTC(2025, 0, 31);
 const ids = (contacts: unknown[]) => contacts.map((c) => (c as Contact).id);
 
-describe('lib/segment', () => {
+describe('lib/segmentation/segment', () => {
   const segments: SegmentationConfig['segments'] = [
     { name: 'France', join: 'all', rules: [{ field: 'country', op: 'eq', value: 'FR' }] },
     { name: 'Big spenders', join: 'all', rules: [{ field: 'spent', op: 'gte', value: '100' }] },
@@ -126,45 +125,37 @@ describe('lib/segment', () => {
     assert.notEqual(copy.tags, original.tags);
   });
 
-  /** The verdicts of grouping `addresses` (by position; `''` has no address), as an array. */
-  function verdicts(addresses: string[], optedOut: (i: number) => boolean, repeats: boolean, hash = validAddressHash): (AddressVerdict | 0)[] {
-    const occurrences = new AddressOccurrences(addresses.length);
-    addresses.forEach((address, i) => { if (address !== '') occurrences.add(i, hash(address)); });
-    const result: (AddressVerdict | 0)[] = addresses.map(() => 0);
-    occurrences.resolve((i) => addresses[i].trim(), optedOut, repeats, (i, verdict) => {
-      assert.equal(result[i], 0, `one verdict per position (${i})`);
-      result[i] = verdict;
-    });
-    return result;
+  /** What segmenting into one segment of everyone says of each address (by position; `''` has no address). */
+  function verdicts(addresses: string[], optedOut: (i: number) => boolean, dedupe: boolean): string[] {
+    const list = addresses.map((email, i) => ({ id: i, email, unsubscribed: optedOut(i) }));
+    const result = compileSegmentRules({ segments: [{ name: 'Everyone', join: 'all', rules: [] }], dedupe })
+      .segment(list, { now: NOW, keepNotTargeted: true });
+    const verdict = addresses.map(() => 'targeted');
+    result.notTargeted.contacts.forEach((contact, k) => { verdict[(contact as Contact).id as number] = result.notTargeted.reasons[k]; });
+    return verdict;
   }
 
-  it('finds repeated addresses exactly as normaliseEmail does, first occurrence kept, across positions without address', () => {
+  it('finds repeated addresses exactly as normaliseEmail does, first occurrence kept, across contacts without address', () => {
     const addresses: string[] = [];
     for (let i = 0; i < 5000; i++) {
       const local = `user.${(i * 7919) % 2300}`;
       addresses.push(i % 11 === 0 ? '' : i % 3 === 0 ? ` ${local.toUpperCase()}@Example.COM ` : `${local}@example.com`);
     }
     const reference = new Set<string>();
-    const expected = addresses.map((address) => (address === '' ? 0
-      : reference.has(normaliseEmail(address)) ? 'repeat' : (reference.add(normaliseEmail(address)), 0)));
+    const expected = addresses.map((address) => (address === '' ? 'invalidEmail'
+      : reference.has(normaliseEmail(address)) ? 'duplicate' : (reference.add(normaliseEmail(address)), 'targeted')));
     assert.deepEqual(verdicts(addresses, () => false, true), expected);
-    assert.ok(expected.includes('repeat') && expected.includes(0));
-    assert.deepEqual(verdicts(addresses, () => false, false), addresses.map(() => 0));
+    assert.ok(expected.includes('duplicate') && expected.includes('targeted'));
+    assert.deepEqual(verdicts(addresses, () => false, false), expected.map((verdict) => (verdict === 'duplicate' ? 'targeted' : verdict)));
   });
 
   it('opts out every record of an address that one record opted out, before or after it', () => {
     const addresses = ['a@example.com', 'b@example.com', 'A@example.com', 'c@example.com', 'B@EXAMPLE.COM', 'a@example.com', 'b@example.com'];
     const optedOut = (i: number) => i === 2 || i === 6;
-    assert.deepEqual(verdicts(addresses, optedOut, true), ['optedOut', 'optedOut', 0, 0, 'optedOut', 'optedOut', 0]);
-    assert.deepEqual(verdicts(addresses, optedOut, false), ['optedOut', 'optedOut', 0, 0, 'optedOut', 'optedOut', 0]);
-    assert.deepEqual(verdicts(addresses, () => false, true), [0, 0, 'repeat', 0, 'repeat', 'repeat', 'repeat']);
-  });
-
-  it('tells addresses with equal hashes apart by their text', () => {
-    // Every address with one hash: only the text comparison tells them apart.
-    const list = ['a@example.com', 'b@example.com', 'A@EXAMPLE.COM', 'c@example.com', 'B@example.com', 'a@example.com', 'c@example.org'];
-    assert.deepEqual(verdicts(list, () => false, true, () => -7), [0, 0, 'repeat', 0, 'repeat', 'repeat', 0]);
-    assert.deepEqual(verdicts(list, (i) => i === 3, true, () => -7), [0, 0, 'repeat', 0, 'repeat', 'repeat', 0]);
-    assert.deepEqual(verdicts(list, (i) => i === 5, true, () => -7), ['optedOut', 0, 'optedOut', 0, 'repeat', 0, 0]);
+    const expected = ['optedOut', 'optedOut', 'optedOut', 'targeted', 'optedOut', 'optedOut', 'optedOut'];
+    assert.deepEqual(verdicts(addresses, optedOut, true), expected);
+    assert.deepEqual(verdicts(addresses, optedOut, false), expected);
+    assert.deepEqual(verdicts(addresses, () => false, true),
+      ['targeted', 'targeted', 'duplicate', 'targeted', 'duplicate', 'duplicate', 'duplicate']);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { isEmptyValue, isFalseValue, isTrueValue, toNumber, toTime } from '../../lib/values';
+import { isEmptyValue, isFalseValue, isTrueValue, toNumber, toTime } from '../../lib/segmentation/values';
 
-describe('lib/values', () => {
+describe('lib/segmentation/values', () => {
   it('reads numbers from numbers and numeric text only', () => {
     assert.equal(toNumber(42), 42);
     assert.equal(toNumber(' 3.5 '), 3.5);

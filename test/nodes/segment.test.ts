@@ -78,6 +78,17 @@ describe('marketing-segment node', function () {
     await helper.unload();
   });
 
+  it('leaves the process environment alone when it is registered (the package plugin offers the sample list)', async () => {
+    const saved = process.env.MARKETING_SAMPLE_CONTACTS;
+    delete process.env.MARKETING_SAMPLE_CONTACTS;
+    try {
+      await helper.load([segmentNode], [{ id: 'segment', type: 'marketing-segment', segments: [], wires: [] }]);
+      assert.equal(process.env.MARKETING_SAMPLE_CONTACTS, undefined);
+    } finally {
+      if (saved !== undefined) process.env.MARKETING_SAMPLE_CONTACTS = saved;
+    }
+  });
+
   describe('operators and groups', () => {
     const people = () => [
       { id: 1, email: 'p1@example.com', country: 'FR', city: 'Paris', orders: 3, spent: '120.50', tags: ['vip', 'newsletter'], note: 'Loves cheese', optIn: 'yes', last: '2025-01-30' },

@@ -17,6 +17,8 @@ export interface NodeRedProcessOptions {
   flows?: unknown[];
   /** The Node.js binary to run it with; default: this process's. */
   nodeBinary?: string;
+  /** Options for that binary, before red.js (e.g. `--disallow-code-generation-from-strings`). */
+  nodeArgs?: string[];
   /** Extra settings.js properties (JSON-serialisable). */
   settings?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
@@ -44,7 +46,7 @@ export async function startNodeRed(options: NodeRedProcessOptions): Promise<Runn
 
   const child = spawn(
     options.nodeBinary ?? process.execPath,
-    [options.redJs ?? require.resolve('node-red/red.js'), '--userDir', options.userDir, '--settings', settingsFile, '--port', '0'],
+    [...(options.nodeArgs ?? []), options.redJs ?? require.resolve('node-red/red.js'), '--userDir', options.userDir, '--settings', settingsFile, '--port', '0'],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -1,13 +1,11 @@
 /**
  * Segment rules: conditions on contact fields joined by all/any, with nested groups.
- * A rule tree is compiled once (per deploy) into one plain function (`GeneratedCode`), so
- * segmenting a million contacts runs no parsing, no operator look-up and no regex construction
- * per contact. Within a group the cheap conditions run first (see `CONDITION_COSTS`).
+ * A rule tree is compiled once (per deploy) into a tree of closures: every configuration error
+ * shows at deploy time, and testing a contact parses no configured value again.
  */
-import { compileFieldPath, trimmed, type Contact } from './contacts';
-import { MarketingError } from './errors';
-import { generatedFunction } from './generated-code';
-import { compileSafeRegex, type TextTest } from './safe-regex';
+import { compileFieldPath, type Contact } from './contacts';
+import { MarketingError } from '../errors';
+import { compileSafeRegex, type TextTest } from '../safe-regex';
 import { DAY_MS, isEmptyValue, isFalseValue, isTrueValue, looksLikeIsoDate, toNumber, toTime } from './values';
 
 /** Every operator a condition may use, as stored in flows. */
@@ -82,78 +80,23 @@ function describe(value: unknown): string {
 
 /** Compiles a segment's rule tree (the segment itself is the top group). */
 export function compileRuleGroup(group: RuleGroup, segment: string): ContactPredicate {
-  const code = new GeneratedCode();
-  const test = ruleSource(compileGroup(group, { segment, condition: '' }), code);
-  return code.compile(`return function matches(c, now) { return ${test}; };`);
+  return compileGroup(group, { segment, condition: '' }).test;
 }
 
-/**
- * Tests one contact against every segment of a list: sets bit `s % 32` of `bits[at + (s >> 5)]`
- * for each segment `s` it matches, or only for the first one with `firstOnly`. False when it
- * matched none.
- */
-export type SegmentMatcher = (contact: Contact, now: number, bits: Uint32Array, at: number) => boolean;
-
-/** Compiles the rule trees of a list of segments into one matcher; `names` name them in errors. */
-export function compileSegmentMatcher(segments: readonly RuleGroup[], names: readonly string[], firstOnly: boolean): SegmentMatcher {
-  const code = new GeneratedCode();
-  const tests = segments.map((segment, s) => {
-    const test = ruleSource(compileGroup(segment, { segment: names[s], condition: '' }), code);
-    return `if (${test}) { bits[at + ${s >>> 5}] |= ${(1 << (s & 31)) >>> 0}; ${firstOnly ? 'return true;' : 'found = true;'} }`;
-  });
-  return code.compile(`return function matchSegments(c, now, bits, at) {\nlet found = false;\n${tests.join('\n')}\nreturn found;\n};`);
+/** A compiled rule, and whether testing it is dear: it parses dates or runs a regular expression. */
+interface CompiledRule {
+  test: ContactPredicate;
+  dear: boolean;
 }
 
-/** Whether a rule tree reads the field `key` or a path below it (`rfm` is read by `rfm.label`). */
-export function readsField(rule: Rule, key: string): boolean {
-  if (typeof rule !== 'object' || rule === null) return false;
-  if (isRuleGroup(rule)) return rule.rules.some((part) => readsField(part, key));
-  return typeof rule.field === 'string' && rule.field.split('.')[0].trim() === key;
-}
-
-/** A rule checked and compiled, with what testing it costs relative to others (`CONDITION_COSTS`). */
-type CompiledRule =
-  | { cost: number; read: (contact: unknown) => unknown; test: ValueTest; negate: boolean }
-  | { cost: number; all: boolean; parts: CompiledRule[] };
-
-/**
- * Compiled rules are written out as the source of one function, calling each condition's
- * reader and test by parameter (`f0`, `f1`, ...): no configured text enters the source.
- *
- * Why generated code rather than a tree of closures: closures made by one function share
- * their call sites, so each `read(c)` and `test(v)` in a tree of them sees every condition of
- * every segment, and V8 calls through them generically (megamorphic). In generated code each
- * condition has call sites of its own, which V8 inlines. Measured on the benchmark's five
- * segments of three conditions and a million contacts: about 290 ms as closures, 160 generated.
- */
-class GeneratedCode {
-  private readonly functions: unknown[] = [];
-
-  /** The parameter name under which the generated code calls `fn`. */
-  ref(fn: unknown): string {
-    this.functions.push(fn);
-    return `f${this.functions.length - 1}`;
-  }
-
-  compile<T>(body: string): T {
-    const params = this.functions.map((_, i) => `f${i}`);
-    // The source names the functions only by parameter: rule sets of one shape share one factory.
-    return generatedFunction<(...fns: unknown[]) => T>(params, body)(...this.functions);
-  }
-}
-
-/** The rule as a JavaScript expression over the contact `c` and the reference time `now`. */
-function ruleSource(rule: CompiledRule, code: GeneratedCode): string {
-  if ('test' in rule) return `${rule.negate ? '!' : ''}${code.ref(rule.test)}(${code.ref(rule.read)}(c), now)`;
-  if (rule.parts.length === 0) return rule.all ? 'true' : 'false';
-  return `(${rule.parts.map((part) => ruleSource(part, code)).join(rule.all ? ' && ' : ' || ')})`;
-}
+const DEAR_OPERATORS: readonly string[] = ['before', 'after', 'withinDays', 'olderThanDays', 'regex'];
 
 function compileRule(rule: Rule, place: Place): CompiledRule {
   if (typeof rule !== 'object' || rule === null) {
     throw compileError('unknownOperator', 'not a condition', place, { field: '', op: describe(rule) });
   }
-  return isRuleGroup(rule) ? compileGroup(rule, place) : compileCondition(rule, place);
+  if (isRuleGroup(rule)) return compileGroup(rule, place);
+  return { test: compileCondition(rule, place), dear: DEAR_OPERATORS.includes(rule.op) || rule.valueType === 'date' };
 }
 
 function compileGroup(group: RuleGroup, place: Place): CompiledRule {
@@ -161,14 +104,19 @@ function compileGroup(group: RuleGroup, place: Place): CompiledRule {
   if (join !== 'all' && join !== 'any') {
     throw compileError('badJoin', `"${describe(join)}" must be "all" or "any"`, place, undefined, { join: describe(join) });
   }
-  const parts = (group.rules ?? []).map((rule, i) =>
+  const compiled = (group.rules ?? []).map((rule, i) =>
     compileRule(rule, { segment: place.segment, condition: place.condition ? `${place.condition}.${i + 1}` : `${i + 1}` }));
+  // Tests have no side effects, so their order only changes how soon a group knows its answer:
+  // the dear ones go last, as the others often decide without them.
+  const parts = [...compiled.filter((part) => !part.dear), ...compiled.filter((part) => part.dear)].map((part) => part.test);
+  // The first part that decides the group's answer ends the test: the rest are not read.
+  const decisive = join === 'any';
   return {
-    all: join === 'all',
-    // Tests have no side effects, so their order changes only how soon a group knows its answer:
-    // cheap first, so that an all-group rejects (an any-group accepts) before the dear ones run.
-    parts: parts.slice().sort((a, b) => a.cost - b.cost),
-    cost: parts.reduce((sum, part) => sum + part.cost, 0),
+    test: (contact, now) => {
+      for (const part of parts) if (part(contact, now) === decisive) return decisive;
+      return !decisive;
+    },
+    dear: compiled.some((part) => part.dear),
   };
 }
 
@@ -176,7 +124,7 @@ const NEGATIONS: Partial<Record<Operator, Operator>> = {
   neq: 'eq', ncontains: 'contains', nin: 'in', nempty: 'empty', lacksTags: 'hasTags',
 };
 
-function compileCondition(condition: Condition, place: Place): CompiledRule {
+function compileCondition(condition: Condition, place: Place): ContactPredicate {
   const op = condition.op as Operator;
   if (!OPERATORS.includes(op)) {
     throw compileError('unknownOperator', `unknown operator "${describe(condition.op)}"`, place, condition);
@@ -186,10 +134,14 @@ function compileCondition(condition: Condition, place: Place): CompiledRule {
   }
   const read = compileFieldPath(condition.field.trim());
   const positive = NEGATIONS[op];
-  if (positive === undefined) return { read, negate: false, ...compileTest(condition, op, place, condition) };
+  if (positive === undefined) {
+    const test = compileTest(condition, op, place, condition);
+    return (contact, now) => test(read(contact), now);
+  }
   // "lacks all of" is "has none of" (not has any); "lacks any of" is "not has all".
   const tagMatch = op === 'lacksTags' ? (condition.tagMatch === 'all' ? 'any' : 'all') : condition.tagMatch;
-  return { read, negate: true, ...compileTest({ ...condition, op: positive, tagMatch }, positive, place, condition) };
+  const test = compileTest({ ...condition, op: positive, tagMatch }, positive, place, condition);
+  return (contact, now) => !test(read(contact), now);
 }
 
 // ---- configured values -------------------------------------------------------------------
@@ -261,66 +213,27 @@ function configuredTime(value: unknown, place: Place, condition: Condition): num
 
 // ---- tests on one value ---------------------------------------------------------------------
 
-/**
- * What a test costs, relative to the others: reading a number or a flag least, then text,
- * tag lists, dates (a string to parse), and regular expressions most. Measured on the
- * benchmark's million contacts, testing a group's cheap conditions first took the five
- * segments from about 380 ms to 300; the ratios are rough, only the order matters. Regular
- * expressions come after dates since they run on re2js (lib/safe-regex.ts): about 0.4 µs a
- * test on the benchmark's countries, against 0.2-0.3 µs to parse and compare an ISO date.
- */
-export const CONDITION_COSTS = { value: 1, text: 2, tags: 3, date: 4, regex: 5 } as const;
-
-interface CompiledTest {
-  test: ValueTest;
-  cost: number;
-}
-
-function boundCost(bound: Bound): number {
-  return bound.kind === 'number' ? CONDITION_COSTS.value : bound.kind === 'time' ? CONDITION_COSTS.date : CONDITION_COSTS.text;
-}
-
-/** Equality with a number or a flag reads a value; with a date it may parse one; else it compares text. */
-function equalityCost(value: unknown): number {
-  if (typeof value === 'number' || typeof value === 'boolean') return CONDITION_COSTS.value;
-  if (value instanceof Date || (typeof value === 'string' && looksLikeIsoDate(value.trim()))) return CONDITION_COSTS.date;
-  return CONDITION_COSTS.text;
-}
-
-function compileTest(condition: Condition, op: Operator, place: Place, original: Condition): CompiledTest {
+function compileTest(condition: Condition, op: Operator, place: Place, original: Condition): ValueTest {
   const ignoreCase = condition.ignoreCase === true;
   const value = configuredValue(condition.value, condition.valueType, place, original);
-  const { text: TEXT, value: VALUE, tags: TAGS, regex: REGEX, date: DATE } = CONDITION_COSTS;
   switch (op) {
-    case 'eq': return { test: equalityTest(value, ignoreCase, place, original), cost: equalityCost(value) };
-    case 'contains': return { test: containsTest(value, ignoreCase, place, original), cost: TEXT };
+    case 'eq': return equalityTest(value, ignoreCase, place, original);
+    case 'contains': return containsTest(value, ignoreCase, place, original);
     case 'starts': {
       const text = normaliseCase(requireText(value, place, original), ignoreCase);
-      return { test: anyElement(textTest(ignoreCase, (s) => s.startsWith(text))), cost: TEXT };
+      return anyElement(textTest(ignoreCase, (s) => s.startsWith(text)));
     }
     case 'ends': {
       const text = normaliseCase(requireText(value, place, original), ignoreCase);
-      return { test: anyElement(textTest(ignoreCase, (s) => s.endsWith(text))), cost: TEXT };
+      return anyElement(textTest(ignoreCase, (s) => s.endsWith(text)));
     }
-    case 'regex': {
-      const source = requireText(value, place, original);
-      let matches: TextTest;
-      try {
-        matches = compileSafeRegex(source, ignoreCase);
-      } catch (err) {
-        const { code, message, params } = err as MarketingError;
-        throw compileError(code, message, place, original, { detail: params.detail });
-      }
-      return { test: anyElement(textTest(false, matches)), cost: REGEX };
-    }
-    case 'in': return { test: listTest(configuredList(value, place, original), ignoreCase), cost: TEXT };
-    case 'empty': return { test: isEmptyValue, cost: VALUE };
-    case 'true': return { test: isTrueValue, cost: VALUE };
-    case 'false': return { test: isFalseValue, cost: VALUE };
-    case 'gt': case 'gte': case 'lt': case 'lte': {
-      const bound = configuredBound(value, condition.valueType, ignoreCase, place, original);
-      return { test: orderedTest(op, bound, ignoreCase), cost: boundCost(bound) };
-    }
+    case 'regex': return anyElement(textTest(false, regexCondition(requireText(value, place, original), ignoreCase, place, original)));
+    case 'in': return listTest(configuredList(value, place, original), ignoreCase);
+    case 'empty': return isEmptyValue;
+    case 'true': return isTrueValue;
+    case 'false': return isFalseValue;
+    case 'gt': case 'gte': case 'lt': case 'lte':
+      return orderedTest(op, configuredBound(value, condition.valueType, ignoreCase, place, original), ignoreCase);
     case 'between': {
       const low = configuredBound(value, condition.valueType, ignoreCase, place, original);
       const second = { ...original, value: condition.value2 };
@@ -330,16 +243,16 @@ function compileTest(condition: Condition, op: Operator, place: Place, original:
         throw compileError('badBetween', `"${describe(condition.value)}" and "${describe(condition.value2)}" are not the same kind of value`,
           place, original, { value2: describe(condition.value2) });
       }
-      return { test: betweenTest(low, high, ignoreCase), cost: boundCost(low) };
+      return betweenTest(low, high, ignoreCase);
     }
-    case 'hasTags': return { test: tagTest(configuredList(value, place, original), condition.tagMatch === 'all', ignoreCase), cost: TAGS };
+    case 'hasTags': return tagTest(configuredList(value, place, original), condition.tagMatch === 'all', ignoreCase);
     case 'before': {
       const time = configuredTime(value, place, original);
-      return { test: (v) => toTime(v) < time, cost: DATE };
+      return (v) => toTime(v) < time;
     }
     case 'after': {
       const time = configuredTime(value, place, original);
-      return { test: (v) => toTime(v) > time, cost: DATE };
+      return (v) => toTime(v) > time;
     }
     case 'withinDays': case 'olderThanDays': {
       const days = toNumber(value);
@@ -347,16 +260,27 @@ function compileTest(condition: Condition, op: Operator, place: Place, original:
         throw compileError('badDays', `"${describe(condition.value)}" is not a number of days`, place, original);
       }
       const span = days * DAY_MS;
-      return {
-        test: op === 'withinDays'
-          ? (v, now) => { const t = toTime(v); return t >= now - span && t <= now; }
-          : (v, now) => toTime(v) < now - span,
-        cost: DATE,
-      };
+      return op === 'withinDays'
+        ? (v, now) => { const t = toTime(v); return t >= now - span && t <= now; }
+        : (v, now) => toTime(v) < now - span;
     }
     default:
       // Negated operators were turned into their positive form by the caller.
       throw compileError('unknownOperator', `unknown operator "${op}"`, place, original);
+  }
+}
+
+/**
+ * The `regex` condition's test on one text (as written: `ignoreCase` becomes the flag `i`).
+ * Kept apart because it is the one condition that runs a pattern the user wrote: what is
+ * refused at deploy time is decided here.
+ */
+function regexCondition(source: string, ignoreCase: boolean, place: Place, condition: Condition): TextTest {
+  try {
+    return compileSafeRegex(source, ignoreCase);
+  } catch (err) {
+    const { code, message, params } = err as MarketingError;
+    throw compileError(code, message, place, condition, { detail: params.detail });
   }
 }
 
@@ -483,31 +407,19 @@ function tagsOf(value: unknown): readonly unknown[] {
 
 function tagTest(list: unknown[], all: boolean, ignoreCase: boolean): ValueTest {
   const normalise = (tag: unknown): string => {
-    const text = typeof tag === 'string' ? trimmed(tag) : String(tag);
+    const text = typeof tag === 'string' ? tag.trim() : String(tag);
     return ignoreCase ? text.toLowerCase() : text;
   };
-  const wanted = new Map<string, number>();
-  for (const tag of list) if (!wanted.has(normalise(tag))) wanted.set(normalise(tag), wanted.size);
-  if (!all || wanted.size === 1) {
-    // One tag, the common case, is compared as text rather than looked up.
-    const [only] = wanted.keys();
-    const isWanted = wanted.size === 1 ? (tag: string) => tag === only : (tag: string) => wanted.has(tag);
+  const wanted = new Set(list.map(normalise));
+  if (!all) {
     return (v) => {
-      for (const tag of tagsOf(v)) if (isWanted(normalise(tag))) return true;
+      for (const tag of tagsOf(v)) if (wanted.has(normalise(tag))) return true;
       return false;
     };
   }
-  // All-of: collect which wanted tags were seen, without allocating per contact.
-  const complete = wanted.size >= 31 ? -1 : (1 << wanted.size) - 1;
   return (v) => {
-    const seen = complete === -1 ? new Set<number>() : undefined;
-    let mask = 0;
-    for (const tag of tagsOf(v)) {
-      const bit = wanted.get(normalise(tag));
-      if (bit === undefined) continue;
-      if (seen) seen.add(bit);
-      else mask |= 1 << bit;
-    }
-    return seen ? seen.size === wanted.size : mask === complete;
+    const tags = new Set(tagsOf(v).map(normalise));
+    for (const tag of wanted) if (!tags.has(tag)) return false;
+    return true;
   };
 }

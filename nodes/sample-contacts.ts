@@ -1,0 +1,17 @@
+/**
+ * `marketing-sample-contacts`: a Node-RED plugin, not a node. Node-RED runs it once when it
+ * loads the package, the place for what concerns the package as a whole rather than one node:
+ * here, pointing example 01's contact list variable at the shipped sample list
+ * (`offerSampleContacts`).
+ */
+import type { NodeAPI } from 'node-red';
+import { offerSampleContacts } from './common';
+
+interface PluginAPI {
+  plugins: { registerPlugin(id: string, definition: { type: string }): void };
+}
+
+export = function (RED: NodeAPI) {
+  offerSampleContacts();
+  (RED as unknown as PluginAPI).plugins.registerPlugin('marketing-sample-contacts', { type: 'marketing-sample-contacts' });
+};
