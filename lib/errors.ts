@@ -43,3 +43,8 @@ export function printable(text: string): string {
     return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0').toUpperCase()}`;
   });
 }
+
+/** `text` cut to at most `max` characters, the cut marked with `...`: for quoting input in messages. */
+export function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}

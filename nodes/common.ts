@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import type { OutboxLeftovers } from '../lib/email/transport';
-import { isMarketingError, printable } from '../lib/errors';
+import { isMarketingError, printable, truncate } from '../lib/errors';
 import type { ContextReference } from '../lib/prompt';
 import type { TemplateLookup } from '../lib/template';
 
@@ -41,7 +41,7 @@ export function warnAboutOutboxLeftovers(RED: NodeAPI, node: Node, namespace: st
 
 /** The red status shown while a node is in error; `text` is already translated. */
 export function showError(node: Node, text: string): void {
-  node.status({ fill: 'red', shape: 'ring', text: text.length > 60 ? `${text.slice(0, 57)}...` : text });
+  node.status({ fill: 'red', shape: 'ring', text: truncate(text, 60) });
 }
 
 /**

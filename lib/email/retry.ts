@@ -3,7 +3,7 @@
  * (the server or the network may recover) or final (the server refused this message, the
  * credentials or the TLS setup are wrong), and how long to wait before the next attempt.
  */
-import { MarketingError } from '../errors';
+import { MarketingError, truncate } from '../errors';
 
 export interface RetryPolicy {
   /** Attempts in all, the first one included (1 = never retry). */
@@ -64,8 +64,7 @@ interface NodeMailerLikeError {
 }
 
 function firstLine(text: string): string {
-  const line = text.split(/\r?\n/, 1)[0];
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  return truncate(text.split(/\r?\n/, 1)[0], 300);
 }
 
 /**

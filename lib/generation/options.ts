@@ -3,7 +3,7 @@
  * carry over), defaults (those of the seed's example: 60 new tokens, sampling with top_k 50,
  * top_p 0.95, temperature 1.0, one sequence) and validation with errors a user can act on.
  */
-import { MarketingError } from '../errors';
+import { MarketingError, truncate } from '../errors';
 import { MAX_SEED } from './random';
 
 export interface GenerationOptions {
@@ -78,7 +78,7 @@ function shown(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return truncate(text, 60);
 }
 
 /**
