@@ -3,17 +3,14 @@
  * (the server or the network may recover) or final (the server refused this message, the
  * credentials or the TLS setup are wrong), and how long to wait before the next attempt.
  */
+import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError, truncate } from '../errors';
 
-export interface RetryPolicy {
+export interface RetryPolicy extends Backoff {
   /** Attempts in all, the first one included (1 = never retry). */
   maxAttempts: number;
   /** No attempt starts later than this after the first one. */
   maxElapsedMs: number;
-  /** Wait before the second attempt; it doubles for each further one. */
-  baseDelayMs: number;
-  /** Cap on a single wait. */
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -104,8 +101,7 @@ export function classifyDeliveryError(raw: unknown): DeliveryFailure {
 
 /**
  * The wait before attempt number `nextAttempt` (2 for the first retry), or undefined when
- * the policy says to give up. Exponential backoff with "equal jitter": half the delay is
- * fixed, half random, so that messages deferred together do not come back together.
+ * the policy says to give up.
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -114,7 +110,6 @@ export function retryDelay(
   random: () => number = Math.random,
 ): number | undefined {
   if (nextAttempt > policy.maxAttempts) return undefined;
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (nextAttempt - 2));
-  const delay = Math.round(exponential / 2 + random() * (exponential / 2));
+  const delay = Math.round(backoffDelay(policy, nextAttempt - 1, random));
   return elapsedMs + delay > policy.maxElapsedMs ? undefined : delay;
 }

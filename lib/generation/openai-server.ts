@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
+import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError } from '../errors';
 import {
   runAtOnce,
@@ -153,27 +154,19 @@ export function serverModelKey(spec: ServerModelSpec): string {
   return JSON.stringify(['server', baseUrl, model, endpoint, systemMessage, String(maxInFlight), extraFields, apiKey.fingerprint()]);
 }
 
-export interface RetryPolicy {
+export interface ServerRetryPolicy extends Backoff {
   /** Tries after the first, for 429, 5xx and dropped connections. */
   retries: number;
-  /** The first backoff; each next one doubles, up to maxDelayMs (half fixed, half random). */
-  baseDelayMs: number;
-  maxDelayMs: number;
   /** A Retry-After longer than this is not waited for: the message fails at once. */
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+export const DEFAULT_SERVER_RETRY_POLICY: Readonly<ServerRetryPolicy> = Object.freeze({
   retries: 3,
   baseDelayMs: 500,
   maxDelayMs: 8000,
   maxRetryAfterMs: 60_000,
 });
-
-function backoffMs(policy: RetryPolicy, retry: number): number {
-  const delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return delay / 2 + Math.random() * (delay / 2);
-}
 
 /** An answer or failure worth trying again, and how long the server asked to wait. */
 interface Retryable {
@@ -208,7 +201,7 @@ export class OpenAiTextGenerator implements TextGenerator {
 
   constructor(
     private readonly spec: ServerModelSpec,
-    private readonly retry: Readonly<RetryPolicy> = DEFAULT_RETRY_POLICY,
+    private readonly retry: Readonly<ServerRetryPolicy> = DEFAULT_SERVER_RETRY_POLICY,
   ) {
     this.url = endpointUrl(parseBaseUrl(spec.baseUrl), spec.endpoint);
     this.shown = shownUrl(this.url);
@@ -288,7 +281,7 @@ export class OpenAiTextGenerator implements TextGenerator {
         );
       }
       try {
-        await sleep(asked ?? backoffMs(this.retry, attempt), undefined, { signal });
+        await sleep(asked ?? backoffDelay(this.retry, attempt), undefined, { signal });
       } catch {
         throwIfAborted(signal);
       }
