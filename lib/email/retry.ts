@@ -5,6 +5,7 @@
  */
 import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError, truncate } from '../errors';
+import { isTlsErrorCode } from '../network';
 
 export interface RetryPolicy extends Backoff {
   /** Attempts in all, the first one included (1 = never retry). */
@@ -43,8 +44,7 @@ const CONNECTION_CODES = new Set([
 /** TLS failures are configuration problems (wrong security mode, untrusted certificate). */
 function isTlsFailure(err: NodeMailerLikeError): boolean {
   if (err.code === 'ETLS' || err.library !== undefined) return true;
-  const original = err.originalCode ?? '';
-  return /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS|^ERR_SSL/.test(original);
+  return isTlsErrorCode(err.originalCode ?? '');
 }
 
 interface NodeMailerLikeError {

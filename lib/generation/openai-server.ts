@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError } from '../errors';
+import { isTlsErrorCode } from '../network';
 import {
   runAtOnce,
   throwIfAborted,
@@ -186,11 +187,6 @@ function causeOf(err: unknown): { code: string; message: string } {
   return { code, message: message.split('\n')[0].slice(0, 200) };
 }
 
-/** OpenSSL's and Node's codes for a failed handshake or an untrusted, expired or misnamed certificate. */
-function isTlsFailure(code: string): boolean {
-  return /^(ERR_SSL_|ERR_TLS_)|CERT|SIGNATURE|^EPROTO$/.test(code);
-}
-
 export class OpenAiTextGenerator implements TextGenerator {
   readonly name: string;
   readonly maxPositions = Infinity;
@@ -360,7 +356,7 @@ export class OpenAiTextGenerator implements TextGenerator {
       const error = new MarketingError('serverDropped', `The connection to ${url} was closed before a complete answer (${reason}), ${attempt} attempts.`, params);
       return { error, retryable: true };
     }
-    if (isTlsFailure(code)) {
+    if (isTlsErrorCode(code)) {
       const error = new MarketingError(
         'serverTls',
         `The secure connection to ${url} failed (${reason}): the server's certificate is not trusted or does not match its name. Use a certificate from a trusted authority, or start Node-RED with NODE_EXTRA_CA_CERTS naming your CA file.`,
