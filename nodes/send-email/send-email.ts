@@ -12,8 +12,8 @@ import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedg
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
 import { createOutboxTransport, type MailTransport, type OutboxLeftovers } from '../../lib/email/transport';
 import { contextReferences } from '../../lib/prompt';
-import { localiseError, resolveTemplateReferences, showError, warnAboutOutboxLeftovers } from '../common';
-import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
+import { localiseError, numberOr, resolveTemplateReferences, showError, userDirectory, warnAboutOutboxLeftovers } from '../common';
+import { outboxFolder, type TransportProvider } from '../smtp/provider';
 
 interface SendEmailNodeDef extends NodeDef {
   smtp?: string;
@@ -44,11 +44,6 @@ interface Counters {
   skipped: number;
   duplicate: number;
   failed: number;
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  const number = typeof value === 'number' ? value : Number.parseFloat(String(value ?? ''));
-  return Number.isFinite(number) ? number : fallback;
 }
 
 /** The slowest the status may change: at thousands of messages a second, each update costs. */
