@@ -14,6 +14,7 @@ import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError } from '../errors';
 import { isTlsErrorCode } from '../network';
 import {
+  checkPromptNotEmpty,
   runAtOnce,
   throwIfAborted,
   type GenerationControl,
@@ -224,9 +225,7 @@ export class OpenAiTextGenerator implements TextGenerator {
     const seed = options.seed ?? randomSeed();
     // Every prompt is checked before any request, so a bad one fails the message at once.
     const bodies = prompts.map((prompt, index) => {
-      if (typeof prompt !== 'string' || prompt.trim() === '') {
-        throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
-      }
+      checkPromptNotEmpty(prompt, index);
       return JSON.stringify(requestBody(prompt, options, seed, this.spec));
     });
     const queue = control.queue ?? runAtOnce;
