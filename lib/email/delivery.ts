@@ -20,6 +20,7 @@
  *   probe instead of spending their own attempts, and fail together, `serverDown`, when their
  *   retry window (counted from when they were handed over) ends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SendMailOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
 import type { DuplicateReason, LedgerEntry, SendLedger } from './ledger';
@@ -78,7 +79,6 @@ interface Ending {
 export class EmailDelivery {
   private readonly options: DeliveryOptions;
   private readonly queue: QueuedJob[] = [];
-  private readonly backoffs = new Set<(proceed: boolean) => void>();
   /** Messages between their attempt record and the transport's answer. */
   private active = 0;
   /** Messages taken from the queue and not settled yet (active, or writing their outcome). */
@@ -249,15 +249,7 @@ export class EmailDelivery {
 
   /** Waits `ms`; resolves false instead if close() cuts the wait short. */
   private backoff(ms: number): Promise<boolean> {
-    return new Promise((resolveWait) => {
-      const wake = (proceed: boolean) => {
-        clearTimeout(timer);
-        this.backoffs.delete(wake);
-        resolveWait(proceed);
-      };
-      const timer = setTimeout(() => wake(true), ms);
-      this.backoffs.add(wake);
-    });
+    return sleep(ms, true, { signal: this.stopping.signal }).catch(() => false);
   }
 
   /**
@@ -272,7 +264,6 @@ export class EmailDelivery {
       this.options.ledger?.releaseClaim(job.campaign, job.to);
       settle({ status: 'failed', error: stoppedError(), attempts: 0 });
     }
-    for (const wake of [...this.backoffs]) wake(false);
     if (this.started > 0) await new Promise<void>((resume) => this.idle.push(resume));
   }
 }
