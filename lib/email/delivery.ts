@@ -142,7 +142,7 @@ export class EmailDelivery {
     if (permit === 'expired') return this.fail(job, serverDownError(breaker?.lastError ?? '', retry.maxElapsedMs), 0, givePlace, { record: true });
     if (ledger) {
       try {
-        await ledger.append({ campaign: job.campaign, to: job.to, state: 'attempt', at: new Date().toISOString() });
+        await this.record(job, { state: 'attempt' });
       } catch (err) {
         if (permit === 'probe') breaker?.record(false, true);
         return { status: 'failed', error: err as MarketingError, attempts: 0 };
@@ -198,15 +198,7 @@ export class EmailDelivery {
 
   private async succeed(job: DeliveryJob, receipt: DeliveryReceipt, attempts: number): Promise<DeliveryOutcome> {
     try {
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'sent',
-        at: new Date().toISOString(),
-        messageId: receipt.messageId,
-        response: receipt.response,
-        attempts,
-      });
+      await this.record(job, { state: 'sent', messageId: receipt.messageId, response: receipt.response, attempts });
     } catch (err) {
       return { status: 'sent', receipt, attempts, ledgerError: err as MarketingError };
     }
@@ -220,31 +212,20 @@ export class EmailDelivery {
       // No `failed` record: the key stays undecided (an `attempt` without an outcome), so a
       // later run skips it unless told to resend, as after a crash. This second `attempt`
       // record only says why.
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'attempt',
-        at: new Date().toISOString(),
-        reason: 'unknownOutcome',
-        messageId,
-        response: typeof ending.maybeDelivered.params.response === 'string' ? ending.maybeDelivered.params.response : undefined,
-        attempts,
-      }).catch(() => undefined);
+      await this.record(job, { state: 'attempt', reason: 'unknownOutcome', messageId, response: replyOf(ending.maybeDelivered), attempts }).catch(() => undefined);
       return { status: 'failed', error: ending.maybeDelivered, attempts, messageId };
     }
     // Recorded so that a later run may send it: a failed message is known not to be delivered.
     if (ending.record) {
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'failed',
-        at: new Date().toISOString(),
-        reason: error.code,
-        response: typeof error.params.response === 'string' ? error.params.response : undefined,
-        attempts,
-      }).catch(() => undefined);
+      await this.record(job, { state: 'failed', reason: error.code, response: replyOf(error), attempts }).catch(() => undefined);
     }
     return { status: 'failed', error, attempts };
+  }
+
+  /** Appends a record for the job's key, stamped now (nothing without a ledger). */
+  private async record(job: DeliveryJob, entry: Omit<LedgerEntry, 'at'>): Promise<void> {
+    const { state, ...details } = entry;
+    await this.options.ledger?.append({ campaign: job.campaign, to: job.to, state, at: new Date().toISOString(), ...details });
   }
 
   /** Waits `ms`; resolves false instead if close() cuts the wait short. */
@@ -266,4 +247,9 @@ export class EmailDelivery {
     }
     if (this.started > 0) await new Promise<void>((resume) => this.idle.push(resume));
   }
+}
+
+/** The server's reply an error quotes, if any. */
+function replyOf(error: MarketingError): string | undefined {
+  return typeof error.params.response === 'string' ? error.params.response : undefined;
 }
