@@ -359,9 +359,7 @@ function findSectionOpening(source: string, section: string): number | undefined
 
 function syntaxError(label: string, source: string, position: number, detail: string): MarketingError {
   const { line, column } = lineAndColumn(source, position);
-  // The same text as the nodes' catalogs (`errors.templateSyntax`).
-  const where = label ? ` in ${label}` : '';
-  return new MarketingError('templateSyntax', `Template error${where} at line ${line}, column ${column}: ${detail}`, {
+  return new MarketingError('templateSyntax', `Template error in ${label} at line ${line}, column ${column}: ${detail}`, {
     template: label,
     line,
     column,

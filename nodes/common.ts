@@ -3,10 +3,11 @@
  * same way: translated errors and the red status that goes with them, and the flow, global
  * and env values that templates use.
  */
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import type { OutboxLeftovers } from '../lib/email/transport';
-import { isMarketingError, printable } from '../lib/errors';
+import { isMarketingError, printable, truncate } from '../lib/errors';
 import type { ContextReference } from '../lib/prompt';
 import type { TemplateLookup } from '../lib/template';
 
@@ -39,9 +40,25 @@ export function warnAboutOutboxLeftovers(RED: NodeAPI, node: Node, namespace: st
   });
 }
 
+/** A numeric setting from the editor (a number, or text such as "2.5"); `fallback` when empty or not a number. */
+export function numberOr(value: unknown, fallback: number): number {
+  const number = typeof value === 'number' ? value : Number.parseFloat(String(value ?? ''));
+  return Number.isFinite(number) ? number : fallback;
+}
+
+/**
+ * The Node-RED user directory: where the outbox, the send ledger and relative model paths
+ * are. Node-RED sets `settings.userDir` at start; when it is unset (an embedding that does
+ * not), it is Node-RED's own default, `~/.node-red`.
+ */
+export function userDirectory(RED: NodeAPI): string {
+  const { userDir } = RED.settings as unknown as { userDir?: string };
+  return userDir || join(homedir(), '.node-red');
+}
+
 /** The red status shown while a node is in error; `text` is already translated. */
 export function showError(node: Node, text: string): void {
-  node.status({ fill: 'red', shape: 'ring', text: text.length > 60 ? `${text.slice(0, 57)}...` : text });
+  node.status({ fill: 'red', shape: 'ring', text: truncate(text, 60) });
 }
 
 /**

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import { encodeWord } from 'nodemailer/lib/mime-funcs';
 import { compileFieldPath, isContact, isOptedOutValue, isValidEmail, normaliseEmail, type Contact } from '../segmentation/contacts';
-import { MarketingError } from '../errors';
+import { MarketingError, truncate } from '../errors';
 import { compileTemplate, type CompiledTemplate, type TemplateLookup } from '../template';
 
 export interface EmailTemplates {
@@ -106,7 +106,7 @@ function foldable(subject: string): string {
 
 function shorten(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return truncate(text, 80);
 }
 
 /** Copies `value` with every string percent-encoded, for inserting into a URL. */

@@ -20,6 +20,7 @@
  *   probe instead of spending their own attempts, and fail together, `serverDown`, when their
  *   retry window (counted from when they were handed over) ends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SendMailOptions } from 'nodemailer';
 import { MarketingError } from '../errors';
 import type { DuplicateReason, LedgerEntry, SendLedger } from './ledger';
@@ -78,7 +79,6 @@ interface Ending {
 export class EmailDelivery {
   private readonly options: DeliveryOptions;
   private readonly queue: QueuedJob[] = [];
-  private readonly backoffs = new Set<(proceed: boolean) => void>();
   /** Messages between their attempt record and the transport's answer. */
   private active = 0;
   /** Messages taken from the queue and not settled yet (active, or writing their outcome). */
@@ -142,7 +142,7 @@ export class EmailDelivery {
     if (permit === 'expired') return this.fail(job, serverDownError(breaker?.lastError ?? '', retry.maxElapsedMs), 0, givePlace, { record: true });
     if (ledger) {
       try {
-        await ledger.append({ campaign: job.campaign, to: job.to, state: 'attempt', at: new Date().toISOString() });
+        await this.record(job, { state: 'attempt' });
       } catch (err) {
         if (permit === 'probe') breaker?.record(false, true);
         return { status: 'failed', error: err as MarketingError, attempts: 0 };
@@ -198,15 +198,7 @@ export class EmailDelivery {
 
   private async succeed(job: DeliveryJob, receipt: DeliveryReceipt, attempts: number): Promise<DeliveryOutcome> {
     try {
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'sent',
-        at: new Date().toISOString(),
-        messageId: receipt.messageId,
-        response: receipt.response,
-        attempts,
-      });
+      await this.record(job, { state: 'sent', messageId: receipt.messageId, response: receipt.response, attempts });
     } catch (err) {
       return { status: 'sent', receipt, attempts, ledgerError: err as MarketingError };
     }
@@ -220,44 +212,25 @@ export class EmailDelivery {
       // No `failed` record: the key stays undecided (an `attempt` without an outcome), so a
       // later run skips it unless told to resend, as after a crash. This second `attempt`
       // record only says why.
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'attempt',
-        at: new Date().toISOString(),
-        reason: 'unknownOutcome',
-        messageId,
-        response: typeof ending.maybeDelivered.params.response === 'string' ? ending.maybeDelivered.params.response : undefined,
-        attempts,
-      }).catch(() => undefined);
+      await this.record(job, { state: 'attempt', reason: 'unknownOutcome', messageId, response: replyOf(ending.maybeDelivered), attempts }).catch(() => undefined);
       return { status: 'failed', error: ending.maybeDelivered, attempts, messageId };
     }
     // Recorded so that a later run may send it: a failed message is known not to be delivered.
     if (ending.record) {
-      await this.options.ledger?.append({
-        campaign: job.campaign,
-        to: job.to,
-        state: 'failed',
-        at: new Date().toISOString(),
-        reason: error.code,
-        response: typeof error.params.response === 'string' ? error.params.response : undefined,
-        attempts,
-      }).catch(() => undefined);
+      await this.record(job, { state: 'failed', reason: error.code, response: replyOf(error), attempts }).catch(() => undefined);
     }
     return { status: 'failed', error, attempts };
   }
 
+  /** Appends a record for the job's key, stamped now (nothing without a ledger). */
+  private async record(job: DeliveryJob, entry: Omit<LedgerEntry, 'at'>): Promise<void> {
+    const { state, ...details } = entry;
+    await this.options.ledger?.append({ campaign: job.campaign, to: job.to, state, at: new Date().toISOString(), ...details });
+  }
+
   /** Waits `ms`; resolves false instead if close() cuts the wait short. */
   private backoff(ms: number): Promise<boolean> {
-    return new Promise((resolveWait) => {
-      const wake = (proceed: boolean) => {
-        clearTimeout(timer);
-        this.backoffs.delete(wake);
-        resolveWait(proceed);
-      };
-      const timer = setTimeout(() => wake(true), ms);
-      this.backoffs.add(wake);
-    });
+    return sleep(ms, true, { signal: this.stopping.signal }).catch(() => false);
   }
 
   /**
@@ -272,7 +245,11 @@ export class EmailDelivery {
       this.options.ledger?.releaseClaim(job.campaign, job.to);
       settle({ status: 'failed', error: stoppedError(), attempts: 0 });
     }
-    for (const wake of [...this.backoffs]) wake(false);
     if (this.started > 0) await new Promise<void>((resume) => this.idle.push(resume));
   }
+}
+
+/** The server's reply an error quotes, if any. */
+function replyOf(error: MarketingError): string | undefined {
+  return typeof error.params.response === 'string' ? error.params.response : undefined;
 }

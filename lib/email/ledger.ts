@@ -18,6 +18,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { MarketingError } from '../errors';
+import { SharedResources } from '../shared';
 import { syncDirectory, writeFileAtomically } from './durable-file';
 
 /** The ledger's file name in the Node-RED user directory, shared by every send-email node. */
@@ -310,8 +311,14 @@ export interface LedgerLease {
   release(): Promise<void>;
 }
 
-const sharedLedgers = new Map<string, { users: number; ledger: Promise<SendLedger> }>();
+/** Files being closed: a ledger opened again for the same file waits for its close. */
 const closingLedgers = new Map<string, Promise<void>>();
+const sharedLedgers = new SharedResources<Promise<SendLedger>>(async (opened, key) => {
+  const closing = opened.then((ledger) => ledger.close(), () => undefined);
+  closingLedgers.set(key, closing);
+  await closing;
+  if (closingLedgers.get(key) === closing) closingLedgers.delete(key);
+});
 
 /**
  * One SendLedger per file per process: every send-email node writing to the same file
@@ -319,27 +326,6 @@ const closingLedgers = new Map<string, Promise<void>>();
  */
 export function acquireSendLedger(path: string): LedgerLease {
   const key = resolve(path);
-  let shared = sharedLedgers.get(key);
-  if (!shared) {
-    const previousClose = closingLedgers.get(key) ?? Promise.resolve();
-    shared = { users: 0, ledger: previousClose.then(() => SendLedger.open(key)) };
-    sharedLedgers.set(key, shared);
-  }
-  const entry = shared;
-  entry.users++;
-  let released = false;
-  return {
-    ledger: entry.ledger,
-    async release() {
-      if (released) return;
-      released = true;
-      entry.users--;
-      if (entry.users > 0) return;
-      sharedLedgers.delete(key);
-      const closing = entry.ledger.then((ledger) => ledger.close(), () => undefined);
-      closingLedgers.set(key, closing);
-      await closing;
-      if (closingLedgers.get(key) === closing) closingLedgers.delete(key);
-    },
-  };
+  const { value, release } = sharedLedgers.acquire(key, () => (closingLedgers.get(key) ?? Promise.resolve()).then(() => SendLedger.open(key)));
+  return { ledger: value, release };
 }

@@ -3,17 +3,15 @@
  * (the server or the network may recover) or final (the server refused this message, the
  * credentials or the TLS setup are wrong), and how long to wait before the next attempt.
  */
-import { MarketingError } from '../errors';
+import { backoffDelay, type Backoff } from '../backoff';
+import { MarketingError, truncate } from '../errors';
+import { isTlsErrorCode } from '../network';
 
-export interface RetryPolicy {
+export interface RetryPolicy extends Backoff {
   /** Attempts in all, the first one included (1 = never retry). */
   maxAttempts: number;
   /** No attempt starts later than this after the first one. */
   maxElapsedMs: number;
-  /** Wait before the second attempt; it doubles for each further one. */
-  baseDelayMs: number;
-  /** Cap on a single wait. */
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -46,8 +44,7 @@ const CONNECTION_CODES = new Set([
 /** TLS failures are configuration problems (wrong security mode, untrusted certificate). */
 function isTlsFailure(err: NodeMailerLikeError): boolean {
   if (err.code === 'ETLS' || err.library !== undefined) return true;
-  const original = err.originalCode ?? '';
-  return /CERT|SELF_SIGNED|UNABLE_TO_|^ERR_TLS|^ERR_SSL/.test(original);
+  return isTlsErrorCode(err.originalCode ?? '');
 }
 
 interface NodeMailerLikeError {
@@ -64,8 +61,7 @@ interface NodeMailerLikeError {
 }
 
 function firstLine(text: string): string {
-  const line = text.split(/\r?\n/, 1)[0];
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  return truncate(text.split(/\r?\n/, 1)[0], 300);
 }
 
 /**
@@ -105,8 +101,7 @@ export function classifyDeliveryError(raw: unknown): DeliveryFailure {
 
 /**
  * The wait before attempt number `nextAttempt` (2 for the first retry), or undefined when
- * the policy says to give up. Exponential backoff with "equal jitter": half the delay is
- * fixed, half random, so that messages deferred together do not come back together.
+ * the policy says to give up.
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -115,7 +110,6 @@ export function retryDelay(
   random: () => number = Math.random,
 ): number | undefined {
   if (nextAttempt > policy.maxAttempts) return undefined;
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (nextAttempt - 2));
-  const delay = Math.round(exponential / 2 + random() * (exponential / 2));
+  const delay = Math.round(backoffDelay(policy, nextAttempt - 1, random));
   return elapsedMs + delay > policy.maxElapsedMs ? undefined : delay;
 }

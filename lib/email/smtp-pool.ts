@@ -10,6 +10,7 @@
  * login without a reply) carries `connectFailed`, which the circuit breaker counts.
  */
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SentMessageInfo, Transport } from 'nodemailer';
 import type MailMessage from 'nodemailer/lib/mailer/mail-message';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -40,10 +41,6 @@ interface PooledConnection {
 
 function connectionError(message: string): PoolError {
   return Object.assign(new Error(message), { code: 'ECONNECTION', command: 'CONN' });
-}
-
-function wait(ms: number): Promise<void> {
-  return new Promise((resolveWait) => setTimeout(resolveWait, ms));
 }
 
 export class SmtpPool implements Transport<SentMessageInfo> {
@@ -126,7 +123,7 @@ export class SmtpPool implements Transport<SentMessageInfo> {
         this.recentStarts.push(now);
         return;
       }
-      await wait(this.recentStarts[0] + 1000 - now);
+      await sleep(this.recentStarts[0] + 1000 - now);
     }
   }
 

@@ -79,3 +79,13 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal.reason instanceof Error) throw signal.reason;
   throw new MarketingError('cancelled', 'The generation was cancelled.');
 }
+
+/** Prompt number `index + 1` has nothing to continue (empty, blank, or no tokens). */
+export function emptyPromptError(index: number): MarketingError {
+  return new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
+}
+
+/** Fails a prompt that is not a string or is blank, before any work is spent on it. */
+export function checkPromptNotEmpty(prompt: unknown, index: number): void {
+  if (typeof prompt !== 'string' || prompt.trim() === '') throw emptyPromptError(index);
+}

@@ -8,14 +8,14 @@ import type { FinishReason, GenerationResult } from './generator';
 /** Prompts per message: each is generated in turn, and all must fit in one timeout. */
 export const MAX_BATCH = 1000;
 
-export interface PromptInput {
+export interface PromptBatch {
   prompts: string[];
   /** The input was an array: the output is one too. */
   batch: boolean;
 }
 
 /** `msg.prompt` when set (as `marketing-prompt` sends it), else a string or array `msg.payload`. */
-export function readPrompts(msg: { prompt?: unknown; payload?: unknown }): PromptInput {
+export function readPrompts(msg: { prompt?: unknown; payload?: unknown }): PromptBatch {
   const property = msg.prompt !== undefined ? 'prompt' : 'payload';
   const value = msg.prompt !== undefined ? msg.prompt : msg.payload;
   if (typeof value === 'string') return { prompts: [value], batch: false };
@@ -50,7 +50,7 @@ export interface GenerationOutput {
 }
 
 /** `msg.payload` and `msg.generation` for a result. */
-export function generationOutput(result: GenerationResult, input: PromptInput, numReturnSequences: number): GenerationOutput {
+export function generationOutput(result: GenerationResult, input: PromptBatch, numReturnSequences: number): GenerationOutput {
   const several = numReturnSequences > 1;
   const texts = result.prompts.map((prompt) => (several ? prompt.sequences.map((s) => s.text) : prompt.sequences[0].text));
   const reasons = result.prompts.map((prompt) => (several ? prompt.sequences.map((s) => s.finishReason) : prompt.sequences[0].finishReason));

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { MarketingError } from '../errors';
+import { SharedResources } from '../shared';
 import { loadTextGenerator, modelKey, modelName, type ModelLoader, type ModelSpec } from './backends';
 import { throwIfAborted, type GenerationControl, type GenerationResult, type TextGenerator, type WorkQueue } from './generator';
 import type { GenerationOptions } from './options';
@@ -169,42 +170,24 @@ export interface ModelLease {
 }
 
 export class ModelRegistry {
-  private readonly entries = new Map<string, { model: SharedModel; users: number }>();
+  private readonly models = new SharedResources<SharedModel>((model) => model.dispose());
 
   constructor(private readonly loader: ModelLoader = loadTextGenerator) {}
 
   /** The shared model for `spec`, created (not loaded) on the first acquire. */
   acquire(spec: ModelSpec): ModelLease {
-    const key = modelKey(spec);
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { model: new SharedModel(spec, this.loader), users: 0 };
-      this.entries.set(key, entry);
-    }
-    entry.users++;
-    const held = entry;
-    let done = false;
-    return {
-      model: held.model,
-      release: async () => {
-        if (done) return;
-        done = true;
-        held.users--;
-        if (held.users > 0) return;
-        if (this.entries.get(key) === held) this.entries.delete(key);
-        await held.model.dispose();
-      },
-    };
+    const { value, release } = this.models.acquire(modelKey(spec), () => new SharedModel(spec, this.loader));
+    return { model: value, release };
   }
 
   /** Number of models currently held (loaded or not). */
   get size(): number {
-    return this.entries.size;
+    return this.models.size;
   }
 
   /** Number of users holding the model for `spec` (0 when none). */
   users(spec: ModelSpec): number {
-    return this.entries.get(modelKey(spec))?.users ?? 0;
+    return this.models.users(modelKey(spec));
   }
 }
 

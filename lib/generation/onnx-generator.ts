@@ -11,6 +11,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MarketingError } from '../errors';
 import {
+  checkPromptNotEmpty,
+  emptyPromptError,
   runAtOnce,
   throwIfAborted,
   type FinishReason,
@@ -184,9 +186,7 @@ export class OnnxTextGenerator implements TextGenerator {
   }
 
   private preparePrompt(prompt: string, index: number, options: GenerationOptions): PreparedPrompt {
-    if (typeof prompt !== 'string' || prompt.trim() === '') {
-      throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
-    }
+    checkPromptNotEmpty(prompt, index);
     const { maxPositions } = this.layout;
     const room = maxLengthPromptRoom(options, maxPositions);
     if (room !== undefined) return this.preparePromptWithin(prompt, index, room, options);
@@ -235,9 +235,7 @@ export class OnnxTextGenerator implements TextGenerator {
 
   private encode(text: string, index: number): number[] {
     const ids = this.tokenizer.encode(text, null, { add_special_tokens: false });
-    if (ids.length === 0) {
-      throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
-    }
+    if (ids.length === 0) throw emptyPromptError(index);
     return ids;
   }
 

@@ -4,7 +4,7 @@
  * answer turned back into texts, finish reasons and token counts, and the facts of a failed
  * answer (its error text, Retry-After). Pure functions, no network.
  */
-import { MarketingError } from '../errors';
+import { MarketingError, truncate } from '../errors';
 import type { FinishReason } from './generator';
 import { isSampling, type GenerationOptions } from './options';
 
@@ -212,5 +212,5 @@ export function errorDetail(body: string, maxLength = 300, redact: (text: string
     // not JSON: the text itself
   }
   detail = redact(detail).replace(/\s+/g, ' ').trim();
-  return detail.length > maxLength ? `${detail.slice(0, maxLength - 3)}...` : detail;
+  return truncate(detail, maxLength);
 }

@@ -10,8 +10,11 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
+import { backoffDelay, type Backoff } from '../backoff';
 import { MarketingError } from '../errors';
+import { isTlsErrorCode } from '../network';
 import {
+  checkPromptNotEmpty,
   runAtOnce,
   throwIfAborted,
   type GenerationControl,
@@ -153,27 +156,19 @@ export function serverModelKey(spec: ServerModelSpec): string {
   return JSON.stringify(['server', baseUrl, model, endpoint, systemMessage, String(maxInFlight), extraFields, apiKey.fingerprint()]);
 }
 
-export interface RetryPolicy {
+export interface ServerRetryPolicy extends Backoff {
   /** Tries after the first, for 429, 5xx and dropped connections. */
   retries: number;
-  /** The first backoff; each next one doubles, up to maxDelayMs (half fixed, half random). */
-  baseDelayMs: number;
-  maxDelayMs: number;
   /** A Retry-After longer than this is not waited for: the message fails at once. */
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
+export const DEFAULT_SERVER_RETRY_POLICY: Readonly<ServerRetryPolicy> = Object.freeze({
   retries: 3,
   baseDelayMs: 500,
   maxDelayMs: 8000,
   maxRetryAfterMs: 60_000,
 });
-
-function backoffMs(policy: RetryPolicy, retry: number): number {
-  const delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return delay / 2 + Math.random() * (delay / 2);
-}
 
 /** An answer or failure worth trying again, and how long the server asked to wait. */
 interface Retryable {
@@ -193,11 +188,6 @@ function causeOf(err: unknown): { code: string; message: string } {
   return { code, message: message.split('\n')[0].slice(0, 200) };
 }
 
-/** OpenSSL's and Node's codes for a failed handshake or an untrusted, expired or misnamed certificate. */
-function isTlsFailure(code: string): boolean {
-  return /^(ERR_SSL_|ERR_TLS_)|CERT|SIGNATURE|^EPROTO$/.test(code);
-}
-
 export class OpenAiTextGenerator implements TextGenerator {
   readonly name: string;
   readonly maxPositions = Infinity;
@@ -208,7 +198,7 @@ export class OpenAiTextGenerator implements TextGenerator {
 
   constructor(
     private readonly spec: ServerModelSpec,
-    private readonly retry: Readonly<RetryPolicy> = DEFAULT_RETRY_POLICY,
+    private readonly retry: Readonly<ServerRetryPolicy> = DEFAULT_SERVER_RETRY_POLICY,
   ) {
     this.url = endpointUrl(parseBaseUrl(spec.baseUrl), spec.endpoint);
     this.shown = shownUrl(this.url);
@@ -235,9 +225,7 @@ export class OpenAiTextGenerator implements TextGenerator {
     const seed = options.seed ?? randomSeed();
     // Every prompt is checked before any request, so a bad one fails the message at once.
     const bodies = prompts.map((prompt, index) => {
-      if (typeof prompt !== 'string' || prompt.trim() === '') {
-        throw new MarketingError('emptyPrompt', `Prompt ${index + 1} is empty: there is nothing to continue.`, { index: index + 1 });
-      }
+      checkPromptNotEmpty(prompt, index);
       return JSON.stringify(requestBody(prompt, options, seed, this.spec));
     });
     const queue = control.queue ?? runAtOnce;
@@ -288,7 +276,7 @@ export class OpenAiTextGenerator implements TextGenerator {
         );
       }
       try {
-        await sleep(asked ?? backoffMs(this.retry, attempt), undefined, { signal });
+        await sleep(asked ?? backoffDelay(this.retry, attempt), undefined, { signal });
       } catch {
         throwIfAborted(signal);
       }
@@ -367,7 +355,7 @@ export class OpenAiTextGenerator implements TextGenerator {
       const error = new MarketingError('serverDropped', `The connection to ${url} was closed before a complete answer (${reason}), ${attempt} attempts.`, params);
       return { error, retryable: true };
     }
-    if (isTlsFailure(code)) {
+    if (isTlsErrorCode(code)) {
       const error = new MarketingError(
         'serverTls',
         `The secure connection to ${url} failed (${reason}): the server's certificate is not trusted or does not match its name. Use a certificate from a trusted authority, or start Node-RED with NODE_EXTRA_CA_CERTS naming your CA file.`,

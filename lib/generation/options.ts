@@ -3,7 +3,7 @@
  * carry over), defaults (those of the seed's example: 60 new tokens, sampling with top_k 50,
  * top_p 0.95, temperature 1.0, one sequence) and validation with errors a user can act on.
  */
-import { MarketingError } from '../errors';
+import { MarketingError, truncate } from '../errors';
 import { MAX_SEED } from './random';
 
 export interface GenerationOptions {
@@ -78,7 +78,7 @@ function shown(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return truncate(text, 60);
 }
 
 /**
@@ -175,30 +175,14 @@ const WITHOUT_EFFECT: Record<string, (value: unknown) => unknown> = {
 };
 
 interface Refusal {
-  /** The error code, shared by options refused for the same reason (one translated text each). */
+  /**
+   * The error code, shared by options refused for the same reason; its text in the catalogs
+   * says what to use instead.
+   */
   code: string;
-  /** What to use instead, after "Option x is v: ". */
-  advice: string;
   /** The value that asks for what the node does anyway (Hugging Face's default): accepted. */
   neutral?: number | boolean;
 }
-
-const BEAM_SEARCH: Omit<Refusal, 'neutral'> = {
-  code: 'beamSearchOption',
-  advice: 'beam search is not available here; set do_sample to false for the most likely text, or use num_return_sequences with sampling for several texts',
-};
-const BEAM_LENGTH: Omit<Refusal, 'neutral'> = {
-  code: 'beamLengthOption',
-  advice: 'it only acts in beam search, which is not available here; bound the length with max_new_tokens or max_length, and end texts at a string with stop',
-};
-const SAMPLING_FILTER: Omit<Refusal, 'neutral'> = {
-  code: 'samplingFilterOption',
-  advice: 'this sampling filter is not available here; use top_p or top_k instead',
-};
-const OUTPUT: Omit<Refusal, 'neutral'> = {
-  code: 'outputOption',
-  advice: 'this node returns texts, with token counts and finish reasons in msg.generation; scores and tensors are not available',
-};
 
 /**
  * Other `generate` options people copy from model cards and notebooks. Each is refused with
@@ -206,37 +190,24 @@ const OUTPUT: Omit<Refusal, 'neutral'> = {
  * `num_beams=4` silently sampling instead would be a different text than the user asked for.
  */
 const REFUSED: Record<string, Refusal> = {
-  num_beams: { ...BEAM_SEARCH, neutral: 1 },
-  num_beam_groups: { ...BEAM_SEARCH, neutral: 1 },
-  diversity_penalty: { ...BEAM_SEARCH, neutral: 0 },
-  force_words_ids: BEAM_SEARCH,
-  early_stopping: { ...BEAM_LENGTH, neutral: false },
-  length_penalty: { ...BEAM_LENGTH, neutral: 1 },
-  typical_p: { ...SAMPLING_FILTER, neutral: 1 },
-  epsilon_cutoff: { ...SAMPLING_FILTER, neutral: 0 },
-  eta_cutoff: { ...SAMPLING_FILTER, neutral: 0 },
-  min_p: { ...SAMPLING_FILTER, neutral: 0 },
-  penalty_alpha: {
-    code: 'contrastiveSearchOption',
-    advice: 'contrastive search is not available here; against repetition use repetition_penalty or no_repeat_ngram_size',
-    neutral: 0,
-  },
-  eos_token_id: {
-    code: 'eosTokenOption',
-    advice: "the model's own end-of-text token always ends a text; to end texts at some other text use stop (for example \"\\n\")",
-  },
-  bad_words_ids: {
-    code: 'badWordsOption',
-    advice: 'banning tokens is not available here; use stop to end a text before a word, or check the texts after this node',
-  },
-  stop_strings: { code: 'stopStringsOption', advice: 'use stop instead (unlike stop_strings, it leaves the stop string out of the text)' },
-  max_time: {
-    code: 'maxTimeOption',
-    advice: "use the node's timeout setting instead (it fails the message rather than returning the text so far)",
-  },
-  output_scores: { ...OUTPUT, neutral: false },
-  output_logits: { ...OUTPUT, neutral: false },
-  return_dict_in_generate: { ...OUTPUT, neutral: false },
+  num_beams: { code: 'beamSearchOption', neutral: 1 },
+  num_beam_groups: { code: 'beamSearchOption', neutral: 1 },
+  diversity_penalty: { code: 'beamSearchOption', neutral: 0 },
+  force_words_ids: { code: 'beamSearchOption' },
+  early_stopping: { code: 'beamLengthOption', neutral: false },
+  length_penalty: { code: 'beamLengthOption', neutral: 1 },
+  typical_p: { code: 'samplingFilterOption', neutral: 1 },
+  epsilon_cutoff: { code: 'samplingFilterOption', neutral: 0 },
+  eta_cutoff: { code: 'samplingFilterOption', neutral: 0 },
+  min_p: { code: 'samplingFilterOption', neutral: 0 },
+  penalty_alpha: { code: 'contrastiveSearchOption', neutral: 0 },
+  eos_token_id: { code: 'eosTokenOption' },
+  bad_words_ids: { code: 'badWordsOption' },
+  stop_strings: { code: 'stopStringsOption' },
+  max_time: { code: 'maxTimeOption' },
+  output_scores: { code: 'outputOption', neutral: false },
+  output_logits: { code: 'outputOption', neutral: false },
+  return_dict_in_generate: { code: 'outputOption', neutral: false },
 };
 
 function isNeutral(value: unknown, neutral: number | boolean | undefined): boolean {
@@ -265,9 +236,9 @@ export function resolveGenerationOptions(base: Readonly<GenerationOptions>, over
       continue;
     }
     if (Object.hasOwn(REFUSED, name)) {
-      const { code, advice, neutral } = REFUSED[name];
+      const { code, neutral } = REFUSED[name];
       if (isNeutral(value, neutral)) continue;
-      refuse(code, advice, name, value);
+      refuse(code, 'not available here', name, value);
     }
     if (!Object.hasOwn(VALIDATORS, name)) {
       throw new MarketingError('unknownOption', `Unknown option ${name}; known options: ${KNOWN_NAMES}.`, { option: name, known: KNOWN_NAMES });

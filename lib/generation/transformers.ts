@@ -5,6 +5,7 @@
  * `require()`. With `module: node16` TypeScript keeps this `import()` in the CommonJS output.
  */
 import { inspect } from 'node:util';
+import { truncate } from '../errors';
 
 /** An onnxruntime tensor as the session takes and returns it. */
 export interface OrtTensor {
@@ -105,7 +106,7 @@ function routeLibraryConsole(): void {
       }
       // An Error is logged by its message: its stack trace is the library's, of no use in a log.
       const text = args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : inspect(arg, { depth: 1, breakLength: Infinity }))).join(' ');
-      libraryLog?.(level, text.length > MAX_LIBRARY_TEXT ? `${text.slice(0, MAX_LIBRARY_TEXT - 3)}...` : text);
+      libraryLog?.(level, truncate(text, MAX_LIBRARY_TEXT));
     };
   }
 }

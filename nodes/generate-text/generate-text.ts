@@ -18,7 +18,7 @@ import {
   resolveGenerationOptions,
   type GenerationOptions,
 } from '../../lib/generation/options';
-import { localiseError, showError } from '../common';
+import { localiseError, showError, userDirectory } from '../common';
 
 interface GenerateTextNodeDef extends NodeDef {
   llm: string;
@@ -117,8 +117,7 @@ export = function (RED: NodeAPI) {
   /** Wires a node to its shared model: status, input queue, timeouts, close. */
   function serveMessages(node: Node, config: GenerateTextNodeDef): void {
     const llm = RED.nodes.getNode(config.llm) as LlmConfigNode | null;
-    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
-    const spec = llm?.spec ?? resolveModelSpec({}, userDir);
+    const spec = llm?.spec ?? resolveModelSpec({}, userDirectory(RED));
     const lease = modelRegistry.acquire(spec);
     const model = lease.model;
 

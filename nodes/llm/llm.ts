@@ -10,6 +10,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { resolveModelSpec, type ModelSettings, type ModelSpec } from '../../lib/generation/backends';
 import { modelRegistry } from '../../lib/generation/model-registry';
 import { isLoopbackHost } from '../../lib/network';
+import { userDirectory } from '../common';
 
 interface LlmNodeDef extends NodeDef, ModelSettings {
   loadAt: string;
@@ -24,8 +25,7 @@ type LlmNode = Node<LlmCredentials> & { spec: ModelSpec; loadAtDeploy: boolean }
 export = function (RED: NodeAPI) {
   function MarketingLlmNode(this: LlmNode, config: LlmNodeDef) {
     RED.nodes.createNode(this, config);
-    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
-    this.spec = resolveModelSpec(config, userDir, this.credentials?.apiKey);
+    this.spec = resolveModelSpec(config, userDirectory(RED), this.credentials?.apiKey);
     // A server model loads instantly (nothing is contacted): its settings are checked at deploy.
     this.loadAtDeploy = this.spec.source === 'server' || config.loadAt !== 'first';
     if (this.spec.source === 'server' && this.spec.apiKey.isSet && plainHttpElsewhere(this.spec.baseUrl)) {

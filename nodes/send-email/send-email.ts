@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose';
 import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
-import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedger } from '../../lib/email/ledger';
+import { acquireSendLedger, DEFAULT_LEDGER_FILE, type SendLedger } from '../../lib/email/ledger';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
 import { createOutboxTransport, type MailTransport, type OutboxLeftovers } from '../../lib/email/transport';
-import { contextReferences } from '../../lib/prompt';
-import { localiseError, resolveTemplateReferences, showError, warnAboutOutboxLeftovers } from '../common';
-import { outboxFolder, userDirectory, type TransportProvider } from '../smtp/provider';
+import { contextReferences, type ContextReference } from '../../lib/prompt';
+import { localiseError, numberOr, resolveTemplateReferences, showError, userDirectory, warnAboutOutboxLeftovers } from '../common';
+import { outboxFolder, type TransportProvider } from '../smtp/provider';
 
 interface SendEmailNodeDef extends NodeDef {
   smtp?: string;
@@ -46,9 +46,16 @@ interface Counters {
   failed: number;
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  const number = typeof value === 'number' ? value : Number.parseFloat(String(value ?? ''));
-  return Number.isFinite(number) ? number : fallback;
+/** What the node sends with, built once at deploy. */
+interface Runtime {
+  composer: EmailComposer;
+  /** The flow, global and env names the templates use. */
+  references: readonly ContextReference[];
+  transport: MailTransport;
+  /** Ready once the send ledger is open; rejects with the (localised) error that kept it shut. */
+  delivery: Promise<EmailDelivery>;
+  /** Stops the delivery, closes this node's own outbox and releases the ledger. */
+  close(): Promise<void>;
 }
 
 /** The slowest the status may change: at thousands of messages a second, each update costs. */
@@ -73,28 +80,15 @@ export = function (RED: NodeAPI) {
     // Where messages go: the chosen marketing-smtp node's shared transport, or an outbox
     // of this node's own in the user directory (the embedded default).
     const provider = config.smtp ? (RED.nodes.getNode(config.smtp) as unknown as TransportProvider | null) : null;
-    let ownTransport: MailTransport | undefined;
-    let transport: MailTransport | Error;
-    let destination: string;
-    if (config.smtp && !provider) {
-      transport = new Error(RED._('send-email.errors.noServer'));
-      destination = '';
-    } else if (provider) {
-      transport = provider.transport;
-      destination = provider.describe;
-    } else {
-      destination = outboxFolder(RED, undefined);
-      ownTransport = createOutboxTransport(destination);
-      if (ownTransport.leftovers) warnAboutOutboxLeftovers(RED, node, 'send-email', ownTransport.leftovers, destination);
-      transport = ownTransport;
-    }
-    // What the outbox (this node's, or the configuration's) removed at start, for the report.
-    let outboxLeftovers: OutboxLeftovers | undefined;
-    void (transport instanceof Error ? undefined : transport.leftovers)?.then((removed) => (outboxLeftovers = removed));
+    const destination = provider ? provider.describe : config.smtp ? '' : outboxFolder(RED, undefined);
 
-    let composer: EmailComposer | Error;
-    try {
-      composer = new EmailComposer(
+    let openLedger: SendLedger | undefined;
+    let reportedByConfigNode = false;
+
+    /** Everything the node needs to send, built once at deploy; it throws what makes the node unusable. */
+    function createRuntime(): Runtime {
+      if (config.smtp && !provider) throw new Error(RED._('send-email.errors.noServer'));
+      const composer = new EmailComposer(
         { subject: config.subject ?? '', text: config.text ?? '', html: config.html ?? '', unsubscribeUrl: config.unsubscribeUrl ?? '' },
         {
           ...DEFAULT_COMPOSE_SETTINGS,
@@ -108,34 +102,57 @@ export = function (RED: NodeAPI) {
           stableMessageId: useLedger,
         },
       );
-    } catch (err) {
-      composer = localiseError(RED, 'send-email', err);
+      let ownTransport: MailTransport | undefined;
+      let transport: MailTransport;
+      if (provider) {
+        if (provider.transport instanceof Error) {
+          reportedByConfigNode = true;
+          throw provider.transport;
+        }
+        transport = provider.transport;
+      } else {
+        ownTransport = createOutboxTransport(destination);
+        if (ownTransport.leftovers) warnAboutOutboxLeftovers(RED, node, 'send-email', ownTransport.leftovers, destination);
+        transport = ownTransport;
+      }
+      const lease = useLedger ? acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE)) : undefined;
+      void lease?.ledger.then((ledger) => (openLedger = ledger), () => undefined);
+      const delivery = (lease?.ledger ?? Promise.resolve(undefined)).then(
+        (ledger) => new EmailDelivery({ transport, ledger, retry, resendInterrupted: config.afterInterruption === 'resend' }),
+        (err: unknown) => {
+          throw localiseError(RED, 'send-email', err);
+        },
+      );
+      return {
+        composer,
+        references: contextReferences(composer.names),
+        transport,
+        delivery,
+        close: () => delivery
+          .then((ready) => ready.close(), () => undefined)
+          .then(() => ownTransport?.close())
+          .then(() => lease?.release()),
+      };
     }
 
-    const lease: LedgerLease | undefined = useLedger ? acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE)) : undefined;
-    const delivery: Promise<EmailDelivery | Error> = transport instanceof Error
-      ? Promise.resolve(transport)
-      : (lease?.ledger ?? Promise.resolve(undefined)).then(
-        (ledger) => new EmailDelivery({
-          transport: transport as MailTransport,
-          ledger,
-          retry,
-          resendInterrupted: config.afterInterruption === 'resend',
-        }),
-        (err: unknown) => localiseError(RED, 'send-email', err),
-      );
-
-    let setupError: Error | undefined = composer instanceof Error ? composer : transport instanceof Error ? transport : undefined;
-    // Reported at deploy too; a config node's own error is reported by the config node.
-    if (composer instanceof Error) node.error(composer);
-    else if (transport instanceof Error && !provider) node.error(transport);
-    const references = composer instanceof Error ? [] : contextReferences(composer.names);
+    let runtime: Runtime | undefined;
+    let setupError: Error | undefined;
+    try {
+      runtime = createRuntime();
+    } catch (err) {
+      setupError = localiseError(RED, 'send-email', err);
+      // Reported at deploy too; a config node's own error is reported by the config node.
+      if (!reportedByConfigNode) node.error(setupError);
+    }
+    // What the outbox (this node's, or the configuration's) removed at start, for the report.
+    let outboxLeftovers: OutboxLeftovers | undefined;
+    void runtime?.transport.leftovers?.then((removed) => (outboxLeftovers = removed));
     let pending = 0;
     let statusTimer: NodeJS.Timeout | undefined;
     let lastStatusAt = 0;
 
     // The transport's circuit breaker, shared with the other nodes of its marketing-smtp node.
-    const breaker = transport instanceof Error ? undefined : transport.breaker;
+    const breaker = runtime?.transport.breaker;
     const unsubscribe = breaker?.subscribe(() => scheduleStatus());
 
     function showStatus(): void {
@@ -160,11 +177,17 @@ export = function (RED: NodeAPI) {
       statusTimer = setTimeout(showStatus, Math.max(0, STATUS_INTERVAL_MS - (Date.now() - lastStatusAt)));
     }
 
-    void delivery.then((ready) => {
-      if (ready instanceof Error) setupError ??= ready;
-      if (setupError) showStatus();
-      else node.status({ fill: 'grey', shape: 'dot', text: RED._('send-email.status.ready', { destination }) });
-    });
+    if (runtime) {
+      void runtime.delivery.then(
+        () => node.status({ fill: 'grey', shape: 'dot', text: RED._('send-email.status.ready', { destination }) }),
+        (err: Error) => {
+          setupError = err;
+          showStatus();
+        },
+      );
+    } else {
+      showStatus();
+    }
 
     function report(msg: NodeMessageInFlow): Record<string, unknown> {
       const requested = typeof (msg as { campaign?: unknown }).campaign === 'string' ? String((msg as { campaign?: string }).campaign).trim() : '';
@@ -178,8 +201,6 @@ export = function (RED: NodeAPI) {
         ...(outboxLeftovers ? { outboxLeftovers } : {}),
       };
     }
-    let openLedger: SendLedger | undefined;
-    void lease?.ledger.then((ledger) => (openLedger = ledger), () => undefined);
 
     function finish(
       msg: NodeMessageInFlow,
@@ -232,10 +253,11 @@ export = function (RED: NodeAPI) {
       counters.received++;
       const override = (msg as { campaign?: unknown }).campaign;
       const messageCampaign = typeof override === 'string' && override.trim() ? override.trim() : campaign;
-      if (setupError) {
+      if (!runtime || setupError) {
         const { email, error } = failure(setupError, { campaign: messageCampaign });
         return finish(msg, send, done, email, error);
       }
+      const { composer, references, delivery } = runtime;
       resolveTemplateReferences(RED, node, references, msg, (lookupError, lookup) => {
         if (lookupError) {
           const { email, error } = failure(lookupError, { campaign: messageCampaign });
@@ -243,7 +265,7 @@ export = function (RED: NodeAPI) {
         }
         let composition;
         try {
-          composition = (composer as EmailComposer).compose(msg as unknown as Record<string, unknown>, messageCampaign, lookup);
+          composition = composer.compose(msg as unknown as Record<string, unknown>, messageCampaign, lookup);
         } catch (err) {
           const { email, error } = failure(err, { campaign: messageCampaign });
           return finish(msg, send, done, email, error);
@@ -256,10 +278,7 @@ export = function (RED: NodeAPI) {
         pending++;
         scheduleStatus();
         delivery
-          .then((ready) => {
-            if (ready instanceof Error) throw ready;
-            return ready.deliver({ campaign: messageCampaign, to, mail });
-          })
+          .then((ready) => ready.deliver({ campaign: messageCampaign, to, mail }))
           .then((outcome) => describeOutcome(outcome, base), (err: unknown) => failure(err, base))
           .then(({ email, error }) => {
             pending--;
@@ -272,10 +291,7 @@ export = function (RED: NodeAPI) {
       closed = true;
       clearTimeout(statusTimer);
       unsubscribe?.();
-      void delivery
-        .then((ready) => (ready instanceof Error ? undefined : ready.close()))
-        .then(() => ownTransport?.close())
-        .then(() => lease?.release())
+      void Promise.resolve(runtime?.close())
         .catch((err: unknown) => node.warn(localiseError(RED, 'send-email', err).message))
         .then(() => done());
     });

@@ -2,10 +2,10 @@
  * What a send-email node needs from a `marketing-smtp` config node, and where the file
  * outbox is when no config node is chosen (the embedded default).
  */
-import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import type { MailTransport } from '../../lib/email/transport';
+import { userDirectory } from '../common';
 
 export interface TransportProvider {
   /** The shared transport, or the error that makes this configuration unusable. */
@@ -20,12 +20,6 @@ export interface SmtpCredentials {
 }
 
 export type SmtpConfigNode = Node<SmtpCredentials> & TransportProvider;
-
-/** The Node-RED user directory, where the outbox and the send ledger live. */
-export function userDirectory(RED: NodeAPI): string {
-  const { userDir } = RED.settings as unknown as { userDir?: string };
-  return userDir || join(homedir(), '.node-red');
-}
 
 /** `outbox/` in the user directory unless configured (relative paths are in the user directory). */
 export function outboxFolder(RED: NodeAPI, configured: string | undefined): string {

@@ -13,7 +13,7 @@ import {
   type SmtpSecurity,
   type SmtpSettings,
 } from '../../lib/email/transport';
-import { localiseError, warnAboutOutboxLeftovers } from '../common';
+import { localiseError, numberOr, warnAboutOutboxLeftovers } from '../common';
 import { outboxFolder, type SmtpConfigNode, type SmtpCredentials } from './provider';
 
 interface SmtpNodeDef extends NodeDef {
@@ -28,11 +28,6 @@ interface SmtpNodeDef extends NodeDef {
   dataTimeout?: string | number;
   probeInterval?: string | number;
   outbox?: string;
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  const number = typeof value === 'number' ? value : Number.parseFloat(String(value ?? ''));
-  return Number.isFinite(number) ? number : fallback;
 }
 
 export = function (RED: NodeAPI) {

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { resolveModelSpec } from '../../lib/generation/backends';
 import { ModelRegistry } from '../../lib/generation/model-registry';
-import { ApiKey, OpenAiTextGenerator, type RetryPolicy, type ServerModelSpec } from '../../lib/generation/openai-server';
+import { ApiKey, OpenAiTextGenerator, type ServerModelSpec, type ServerRetryPolicy } from '../../lib/generation/openai-server';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
 import { FakeOpenAiServer } from '../support/fake-openai-server';
 
 const KEY = 'sk-test-0123456789abcdef';
-const FAST: RetryPolicy = { retries: 3, baseDelayMs: 10, maxDelayMs: 40, maxRetryAfterMs: 5000 };
+const FAST: ServerRetryPolicy = { retries: 3, baseDelayMs: 10, maxDelayMs: 40, maxRetryAfterMs: 5000 };
 const options = (overrides: Record<string, unknown> = {}) => resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { seed: 7, max_new_tokens: 12, ...overrides });
 
 function spec(fake: FakeOpenAiServer, settings: Record<string, unknown> = {}, apiKey: string = KEY): ServerModelSpec {

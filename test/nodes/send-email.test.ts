@@ -239,6 +239,16 @@ describe('marketing-send-email: composing', function () {
     assert.equal(server.accepted.length, 0);
   });
 
+  it('reports a send ledger it cannot open on every message, sends nothing, and still closes', async () => {
+    const userDir = makeUserDir();
+    mkdirSync(join(userDir, 'marketing-send-ledger.log')); // a folder where the ledger file belongs
+    harness = await deploySendEmail({}, smtp(), undefined, userDir);
+    await harness.run([{ contact: { email: 'ann@example.com' } }, { contact: { email: 'bob@example.com' } }]);
+    assert.deepEqual(harness.notSent.map((msg) => msg.email.reason), ['ledgerOpen', 'ledgerOpen']);
+    assert.equal(harness.caught.length, 2);
+    assert.equal(server.accepted.length, 0);
+  });
+
   it('answers a report request with the run counters and the ledger summary', async () => {
     harness = await deploySendEmail({}, smtp());
     await harness.run([
