@@ -304,11 +304,17 @@ export function checkClean(text: string, context: CheckContext, options: CleanOp
   const tag = TEMPLATE_TAG.exec(text);
   if (tag) findings.push(finding('clean', 'templateTag', 'the text has a leftover template tag', text, tag.index, tag.index + tag[0].length));
   const trimmed = text.trim();
-  if (trimmed !== '' && !FINISHED.test(trimmed)) findings.push(finding('clean', 'unfinished', 'the last sentence is unfinished', text, Math.max(0, trimmed.length - 40), text.length));
+  if (trimmed !== '' && !FINISHED.test(trimmed) && !isSignOff(trimmed)) findings.push(finding('clean', 'unfinished', 'the last sentence is unfinished', text, Math.max(0, trimmed.length - 40), text.length));
   const length = lengthOf(text, options.unit);
   if (options.minLength > 0 && length < options.minLength) findings.push(finding('clean', 'tooShort', `the text is too short (${length} ${options.unit}, at least ${options.minLength})`, text, 0, text.length, { length, min: options.minLength, unit: options.unit }));
   if (options.maxLength > 0 && length > options.maxLength) findings.push(finding('clean', 'tooLong', `the text is too long (${length} ${options.unit}, at most ${options.maxLength})`, text, 0, 60, { length, max: options.maxLength, unit: options.unit }));
   return findings;
+}
+
+/** A closing such as `Cheers,\nThe Example Shop team`: a short last line after a line ending in a comma. */
+function isSignOff(text: string): boolean {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return lines.length >= 2 && /[,，]$/u.test(lines[lines.length - 2]) && [...lines[lines.length - 1]].length <= 40;
 }
 
 /** The first run of `n` words (2n Chinese characters) that the text has twice, or ''. */

@@ -94,6 +94,66 @@ export function parseSegmentOffers(text: string): Record<string, string[]> {
   return map;
 }
 
+/** The node's configuration, as the editor saves it (numbers may come as text, lists as text). */
+export interface CheckConfig {
+  greeting?: boolean;
+  language?: boolean;
+  offers?: boolean;
+  brandCheck?: boolean;
+  banned?: boolean;
+  clean?: boolean;
+  custom?: boolean;
+  nameFields?: string;
+  languageField?: string;
+  undeterminedLanguage?: string;
+  allowedOffers?: string;
+  segmentOffers?: string;
+  brand?: string;
+  otherBrands?: string;
+  bannedPhrases?: string;
+  minLength?: number | string;
+  maxLength?: number | string;
+  targetLength?: number | string;
+  lengthUnit?: string;
+  repeatWords?: number | string;
+  customPattern?: string;
+  customMode?: string;
+  customIgnoreCase?: boolean;
+}
+
+const numberOrUnset = (value: number | string | undefined) => (value === '' ? undefined : value as number);
+
+/** The settings a `marketing-check` node's configuration stands for (shared with bench/copy.ts). */
+export function checkSettingsFromConfig(config: CheckConfig): CheckSettings {
+  return {
+    enabled: {
+      greeting: config.greeting !== false,
+      language: config.language !== false,
+      offers: config.offers !== false,
+      brand: config.brandCheck !== false,
+      banned: config.banned !== false,
+      clean: config.clean !== false,
+      custom: config.custom === true,
+    },
+    nameFields: listOf(config.nameFields ?? ''),
+    languageField: config.languageField?.trim() || undefined,
+    undeterminedLanguage: config.undeterminedLanguage === 'fail' ? 'fail' : 'warn',
+    allowedOffers: listOf(config.allowedOffers ?? ''),
+    segmentOffers: parseSegmentOffers(config.segmentOffers ?? ''),
+    brand: (config.brand ?? '').trim(),
+    otherBrands: listOf(config.otherBrands ?? ''),
+    bannedPhrases: listOf(config.bannedPhrases ?? ''),
+    minLength: numberOrUnset(config.minLength),
+    maxLength: numberOrUnset(config.maxLength),
+    targetLength: numberOrUnset(config.targetLength),
+    lengthUnit: config.lengthUnit === 'words' ? 'words' : 'characters',
+    repeatWords: numberOrUnset(config.repeatWords),
+    customPattern: config.customPattern ?? '',
+    customMode: config.customMode === 'must' ? 'must' : 'mustNot',
+    customIgnoreCase: config.customIgnoreCase === true,
+  };
+}
+
 export function compileChecks(settings: CheckSettings): CopyChecker {
   const enabled = (name: CheckName) => settings.enabled?.[name] !== false && (name !== 'custom' || Boolean(settings.customPattern));
   const clean: CleanOptions = {

@@ -24,13 +24,20 @@ export function words(text: string): string[] {
   return comparable(text).match(/\p{Script=Han}|[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) ?? [];
 }
 
-/** At most `max` characters of `text` around `start`..`end`, with an ellipsis where cut. */
+/** About `max` characters of `text` around `start`..`end`, cut between words, with an ellipsis where cut. */
 export function excerpt(text: string, start = 0, end = text.length, max = 60): string {
   const room = Math.max(0, max - (end - start));
-  const from = Math.max(0, start - Math.floor(room / 2));
-  const to = Math.min(text.length, Math.max(end, from + max));
-  const inner = text.slice(from, Math.min(to, from + Math.max(max, end - start))).replace(/\s+/g, ' ').trim();
-  return `${from > 0 ? '…' : ''}${inner}${to < text.length ? '…' : ''}`;
+  let from = Math.max(0, start - Math.floor(room / 2));
+  let to = Math.min(text.length, Math.max(end, from + max));
+  if (from > 0) {
+    const space = text.slice(from, start).search(/\s/);
+    if (space >= 0) from += space + 1;
+  }
+  if (to < text.length) {
+    const space = text.slice(end, to).search(/\s\S*$/);
+    if (space >= 0) to = end + space;
+  }
+  return `${from > 0 ? '…' : ''}${text.slice(from, to).replace(/\s+/g, ' ').trim()}${to < text.length ? '…' : ''}`;
 }
 
 /** Splits a list written by a person: commas, semicolons, line breaks (full-width ones too). */

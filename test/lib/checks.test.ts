@@ -150,6 +150,7 @@ describe('copy checks (lib/checks)', function () {
       assert.deepEqual(codes('clean', 'Hello {{name}}, welcome.', vera), ['templateTag']);
       assert.deepEqual(codes('clean', 'Hello [First Name], welcome.', vera), ['templateTag']);
       assert.deepEqual(codes('clean', 'Hello Vera, we have great', vera), ['unfinished']);
+      assert.deepEqual(codes('clean', 'Hello Vera, enjoy your benefits.\nCheers,\nThe Example Shop team', vera), [], 'a sign-off is finished');
       assert.deepEqual(codes('clean', '感谢您一直以来的支持，感谢您一直以来的支持。', maChao), ['repetition']);
     });
 
