@@ -204,6 +204,7 @@ const SELF_NAMING = [
   new RegExp(String.raw`\b(?:${sentenceCase('the|our|from')})\s+(${NAME_WORDS})\s+(?:family|team|community|crew|store|shop)\b`, 'gu'),
   /欢迎(?:来到|光临|加入|选择)([^，,。！!：:\s]{2,12})/gu,
   /([^，,。！!：:\s的]{2,8})(?:团队|大家庭|家族)/gu,
+  /您的([^，,。！!：:\s的]{2,8})(?:账户|会员)/gu,
 ];
 /** Words a shop uses for itself without naming a brand. */
 const GENERIC_SELF = /^(?:我们|本店|本公司|我们的|小店|这里|大家|全体|the|our|us|our store|our shop|our team|our family|our community)/iu;

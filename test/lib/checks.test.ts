@@ -117,6 +117,8 @@ describe('copy checks (lib/checks)', function () {
       assert.deepEqual(codes('brand', 'You are part of the FitFlow family now.', vera, { brand: SHOP }), ['otherBrand']);
       assert.deepEqual(codes('brand', 'Example Shop beats Acme any day.', vera, { brand: SHOP, otherBrands: ['ACME'] }), ['otherBrand']);
       assert.deepEqual(codes('brand', '欢迎来到绿叶茶庄！', maChao, { brand: SHOP }), ['otherBrand']);
+      assert.deepEqual(codes('brand', '您的城市食仓账户已经开通，欢迎您！', maChao, { brand: SHOP }), ['otherBrand']);
+      assert.deepEqual(codes('brand', '您的Example Shop账户已经开通，欢迎您！', maChao, { brand: SHOP }), []);
     });
 
     it('warns when the brand is not named at all', function () {
