@@ -103,6 +103,18 @@ export function resolveTemplateReferences(
   settle();
 }
 
+/** The environment variable with the folder where example 01 writes the copy held for review. */
+export const REVIEW_FOLDER_VARIABLE = 'MARKETING_REVIEW_FOLDER';
+
+/**
+ * Points `MARKETING_REVIEW_FOLDER` at `review/` in Node-RED's user directory, unless it is set
+ * already: as for the sample list, a relative path in a File node would start at Node-RED's
+ * working directory, which a flow cannot know.
+ */
+export function offerReviewFolder(RED: NodeAPI): void {
+  process.env[REVIEW_FOLDER_VARIABLE] ||= join(userDirectory(RED), 'review');
+}
+
 /** The environment variable example 01's File-in node reads the contact list's path from. */
 export const SAMPLE_CONTACTS_VARIABLE = 'MARKETING_SAMPLE_CONTACTS';
 

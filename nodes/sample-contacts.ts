@@ -1,11 +1,11 @@
 /**
  * `marketing-sample-contacts`: a Node-RED plugin, not a node. Node-RED runs it once when it
  * loads the package, the place for what concerns the package as a whole rather than one node:
- * here, pointing example 01's contact list variable at the shipped sample list
- * (`offerSampleContacts`).
+ * here, pointing example 01's environment variables at the shipped sample list
+ * (`offerSampleContacts`) and at the folder for the copy held for review (`offerReviewFolder`).
  */
 import type { NodeAPI } from 'node-red';
-import { offerSampleContacts } from './common';
+import { offerReviewFolder, offerSampleContacts } from './common';
 
 interface PluginAPI {
   plugins: { registerPlugin(id: string, definition: { type: string }): void };
@@ -13,5 +13,6 @@ interface PluginAPI {
 
 export = function (RED: NodeAPI) {
   offerSampleContacts();
+  offerReviewFolder(RED);
   (RED as unknown as PluginAPI).plugins.registerPlugin('marketing-sample-contacts', { type: 'marketing-sample-contacts' });
 };

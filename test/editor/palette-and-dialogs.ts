@@ -63,6 +63,15 @@ const PALETTE_NODES: DialogSpec[] = [
     hidden: ['max_length', 'min_length'],
   },
   {
+    type: 'marketing-check', dir: 'check', paletteLabelKey: 'check.check',
+    defaults: { name: '', greeting: true, nameFields: 'firstName, name', language: true, languageField: 'language', undeterminedLanguage: 'warn',
+      offers: true, allowedOffers: '', segmentOffers: '', brandCheck: true, brand: '', otherBrands: '', banned: true, bannedPhrases: '',
+      clean: true, minLength: '', maxLength: '', targetLength: '', lengthUnit: 'characters', repeatWords: '4',
+      custom: false, customPattern: '', customMode: 'mustNot', customIgnoreCase: false },
+    visible: ['name', 'greeting', 'nameFields', 'language', 'languageField', 'offers', 'allowedOffers', 'brandCheck', 'brand', 'banned',
+      'bannedPhrases', 'clean', 'minLength', 'maxLength', 'custom', 'customPattern'],
+  },
+  {
     type: 'marketing-send-email', dir: 'send-email', paletteLabelKey: 'send-email.paletteLabel',
     defaults: { name: '', campaign: '', from: '', fromName: '', replyTo: '', recipientField: 'email', nameField: 'name', subject: '',
       unsubscribeUrl: '', optOutField: 'unsubscribed', ledger: true, afterInterruption: 'skip', retries: '4', retryWindow: '600',
@@ -243,7 +252,7 @@ export function describePaletteAndDialogs(session: EditorSession): void {
         await editor?.close();
       });
 
-      it('shows the marketing category with the four nodes, their labels and icons', async () => {
+      it('shows the marketing category with the five nodes, their labels and icons', async () => {
         assert.equal(await page.evaluate(() => (window as unknown as { RED: { i18n: { lang(): string } } }).RED.i18n.lang()), language);
         const category = await openMarketingCategory(page);
         assert.equal((await page.locator('#red-ui-palette-header-marketing').innerText()).trim(), 'marketing');
@@ -341,6 +350,32 @@ export function describePaletteAndDialogs(session: EditorSession): void {
             return { lengthMode: node.lengthMode, max_length: node.max_length, valid: node.valid };
           }, id);
           assert.deepEqual(saved, { lengthMode: 'total', max_length: '100', valid: true });
+        });
+      }
+
+      if (language === 'en-US') {
+        it('greys out a check\'s settings while it is off in the marketing-check dialog, and saves them', async () => {
+          const before = await nodeIds(page, 'marketing-check');
+          await dragAndEdit(page, 'marketing-check', { x: 640, y: 560 });
+          const [id] = (await nodeIds(page, 'marketing-check')).filter((nodeId) => !before.includes(nodeId));
+          const tray = topTray(page);
+          assert.equal(await tray.locator('#node-input-customPattern').isDisabled(), true, 'custom is off by default');
+          assert.equal(await tray.locator('#node-input-brand').isDisabled(), false);
+          await tray.locator('#node-input-custom').check();
+          assert.equal(await tray.locator('#node-input-customPattern').isDisabled(), false);
+          await tray.locator('#node-input-customPattern').fill('unsubscribe');
+          await tray.locator('#node-input-customMode').selectOption('must');
+          await tray.locator('#node-input-offers').uncheck();
+          assert.equal(await tray.locator('#node-input-allowedOffers').isDisabled(), true);
+          await tray.locator('#node-input-brand').fill('${BRAND}');
+          await tray.locator('#node-input-minLength').fill('30');
+          await tray.locator('#node-dialog-ok').click();
+          await page.waitForFunction(() => document.querySelectorAll('.red-ui-editor .red-ui-tray').length === 0);
+          const saved = await page.evaluate((nodeId) => {
+            const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node(nodeId);
+            return { custom: node.custom, customPattern: node.customPattern, customMode: node.customMode, offers: node.offers, brand: node.brand, minLength: node.minLength, valid: node.valid };
+          }, id);
+          assert.deepEqual(saved, { custom: true, customPattern: 'unsubscribe', customMode: 'must', offers: false, brand: '${BRAND}', minLength: '30', valid: true });
         });
       }
 

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { isOptedOutValue, isValidEmail } from '../../lib/segmentation/contacts';
 import { compileSegmentRules, type SegmentDefinition } from '../../lib/segmentation/segment';
-import { offerSampleContacts, SAMPLE_CONTACTS_VARIABLE } from '../../nodes/common';
+import { checkSettingsFromConfig, compileChecks, type CheckConfig } from '../../lib/checks';
+import checkNode from '../../nodes/check/check';
+import { offerSampleContacts, REVIEW_FOLDER_VARIABLE, SAMPLE_CONTACTS_VARIABLE } from '../../nodes/common';
 import generateTextNode from '../../nodes/generate-text/generate-text';
 import llmNode from '../../nodes/llm/llm';
 import promptNode from '../../nodes/prompt/prompt';
@@ -25,9 +27,9 @@ import { collect, helper, startServer, stopServer, waitUntil } from '../support/
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
 
 const EXAMPLE = '01 - Campaign from a contact list';
-const PACKAGE_NODES = [segmentNode, promptNode, llmNode, generateTextNode, smtpNode, sendEmailNode];
+const PACKAGE_NODES = [segmentNode, promptNode, llmNode, generateTextNode, checkNode, smtpNode, sendEmailNode];
 
-interface SegmentCounts { name: string; contacts: number; sent: number; duplicate: number; skipped: number; failed: number }
+interface SegmentCounts { name: string; contacts: number; sent: number; duplicate: number; skipped: number; failed: number; review: number }
 interface Summary {
   campaign: string;
   destination: string;
@@ -37,6 +39,8 @@ interface Summary {
   sent: number;
   alreadySent: number;
   failed: number;
+  checked: number;
+  heldForReview: number;
 }
 type SummaryMessage = NodeMessage & { summary: Summary };
 
@@ -77,12 +81,14 @@ describe('example 01: campaign from a contact list', function () {
   let userDir: string;
   let flow: FlowNode[];
   const savedSample = process.env[SAMPLE_CONTACTS_VARIABLE];
+  const savedReview = process.env[REVIEW_FOLDER_VARIABLE];
 
   before(startServer);
   after(stopServer);
   beforeEach(async () => {
     smtp = await startTestSmtpServer();
     userDir = mkdtempSync(join(tmpdir(), 'marketing-example-01-'));
+    process.env[REVIEW_FOLDER_VARIABLE] = join(userDir, 'review');
     helper.settings({ userDir });
     flow = withHelperNodes(deliverToSmtpServer(readExample(EXAMPLE), smtp.port));
   });
@@ -92,6 +98,8 @@ describe('example 01: campaign from a contact list', function () {
     rmSync(userDir, { recursive: true, force: true });
     if (savedSample === undefined) delete process.env[SAMPLE_CONTACTS_VARIABLE];
     else process.env[SAMPLE_CONTACTS_VARIABLE] = savedSample;
+    if (savedReview === undefined) delete process.env[REVIEW_FOLDER_VARIABLE];
+    else process.env[REVIEW_FOLDER_VARIABLE] = savedReview;
   });
 
   async function runCampaign(injectName: string): Promise<Summary> {
@@ -151,27 +159,43 @@ describe('example 01: campaign from a contact list', function () {
     await helper.load([...coreNodes(), ...PACKAGE_NODES], flow);
     const errors = collect(nodeOf(flow, 'helper', 'errors').id);
 
+    // The check node's settings as the flow's environment resolves them, to grade what was sent.
+    const tabEnv = new Map((nodeOf(flow, 'tab').env as { name: string; value: string }[]).map((v) => [v.name, v.value]));
+    const checkConfig = Object.fromEntries(Object.entries(nodeOf(flow, 'marketing-check')).map(([key, value]) =>
+      [key, typeof value === 'string' && /^\$\{\w+\}$/.test(value) ? tabEnv.get(value.slice(2, -1)) : value]));
+    const checker = compileChecks(checkSettingsFromConfig(checkConfig as CheckConfig));
+    const reviewFile = join(userDir, 'review', 'contact-list-demo.txt');
+    const reviewEntries = () => (existsSync(reviewFile) ? readFileSync(reviewFile, 'utf8').split('\n').filter((line) => / held for review$/.test(line)) : []);
+
     // 1. The inline contacts: Tom opted out, Anna twice (case and a space).
     const few = await runCampaign('a few contacts (JSON)');
     assert.equal(few.contacts, 7);
     assert.deepEqual(few.notTargeted, { optedOut: 1, duplicate: 1 });
-    assert.deepEqual(few.segments.map((s) => [s.name, s.contacts, s.sent]), [['new customers', 2, 2], ['loyal', 2, 2], ['at risk', 1, 1]]);
-    assert.equal(few.sent, 5);
+    assert.deepEqual(few.segments.map((s) => [s.name, s.contacts, s.sent + s.review]), [['new customers', 2, 2], ['loyal', 2, 2], ['at risk', 1, 1]]);
+    assert.equal(few.checked, 5);
+    assert.equal(few.sent + few.heldForReview, 5, 'every contact in a segment is sent or held for review');
+    assert.equal(reviewEntries().length, few.heldForReview, 'one review entry per contact held');
     assert.equal(few.destination, `smtp://127.0.0.1:${smtp.port}`);
-    await smtp.waitForAccepted(5);
+    await smtp.waitForAccepted(few.sent);
     const mails = await Promise.all(smtp.accepted.map((_, i) => smtp.parse(i)));
-    const byAddress = new Map(mails.map((mail) => [(mail.to as { value: Array<{ address: string }> }).value[0].address.toLowerCase(), mail]));
-    assert.deepEqual([...byAddress.keys()].sort(),
-      ['anna.becker@example.com', 'li.na@example.cn', 'lukas.meyer@example.com', 'sophie.martin@example.com', 'wang.fang@example.cn']);
-    assert.equal(byAddress.get('anna.becker@example.com')?.subject, 'Anna, a note from Example Shop');
-    assert.equal(byAddress.get('li.na@example.cn')?.subject, '李娜，给您的一封信');
+    const inline = new Map((JSON.parse(String(nodeOf(flow, 'inject', 'a few contacts (JSON)').payload)) as Array<Record<string, unknown>>)
+      .map((contact) => [String(contact.email).trim().toLowerCase(), contact]));
     for (const mail of mails) {
+      const address = (mail.to as { value: Array<{ address: string }> }).value[0].address.toLowerCase();
+      const contact = inline.get(address) as Record<string, unknown>;
       const [body, footer] = String(mail.text).split('\n--\n');
-      assert.ok(body.trim().length > 12, `a generated text: ${body}`);
+      assert.equal(mail.subject, contact.language === 'zh' ? `${String(contact.name)}，给您的一封信` : `${String(contact.firstName)}, a note from Example Shop`);
+      assert.deepEqual(checker.check(body.trim(), { contact }).failed, [], `a sent email passes the checks: ${body}`);
+      assert.ok(body.includes(String(contact.language === 'zh' ? contact.name : contact.firstName)), `greets the contact: ${body}`);
+      assert.match(footer, /You get this email because you are a customer of Example Shop\./);
       assert.match(footer, /Unsubscribe: https:\/\/shop\.example\/unsubscribe\?email=.+%40example\.c(om|n)&campaign=contact-list-demo/);
       assert.match(String(mail.headerLines.find((line) => line.key === 'list-unsubscribe')?.line), /<https:\/\/shop\.example\/unsubscribe\?/);
+      assert.equal(mail.from?.value[0].address, 'news@shop.example');
+      assert.equal(mail.from?.value[0].name, 'Example Shop');
     }
-    assert.match(String(byAddress.get('wang.fang@example.cn')?.text), /[\u4e00-\u9fff]/, 'a Chinese prompt gives Chinese copy');
+    if (reviewEntries().length > 0) {
+      assert.match(readFileSync(reviewFile, 'utf8'), /\n {2}candidate 1: .+\n {4}\S/, 'each candidate with its reasons and text');
+    }
 
     // 2. The CSV list, read by the File-in node from MARKETING_SAMPLE_CONTACTS.
     const contacts = readCsv(readFileSync(slice, 'utf8'));
@@ -183,19 +207,22 @@ describe('example 01: campaign from a contact list', function () {
     assert.equal(list.notTargeted.invalidEmail ?? 0, counts.invalidEmail);
     const targeted = list.segments.reduce((sum, s) => sum + s.contacts, 0);
     assert.equal(targeted + (list.notTargeted.noSegment ?? 0), mailable.length);
-    assert.equal(list.sent, targeted);
+    assert.equal(list.checked, targeted);
+    assert.equal(list.sent + list.heldForReview, targeted);
     assert.equal(list.failed, 0);
-    await smtp.waitForAccepted(5 + list.sent);
-    const listAddresses = smtp.accepted.slice(5).flatMap((mail) => mail.to);
+    assert.equal(reviewEntries().length, few.heldForReview + list.heldForReview);
+    await smtp.waitForAccepted(few.sent + list.sent);
+    const listAddresses = smtp.accepted.slice(few.sent).flatMap((mail) => mail.to);
     assert.equal(new Set(listAddresses).size, list.sent, 'one email per address');
     const optedOut = new Set(contacts.filter((c) => isOptedOutValue(c.unsubscribed)).map((c) => String(c.email).toLowerCase()));
     assert.deepEqual(listAddresses.filter((address) => optedOut.has(address)), [], 'no opted-out contact is mailed');
 
-    // 3. The same list again: the send ledger has every address, nothing is sent twice.
+    // 3. The same list again: the send ledger has every address sent; the seeded model holds the same contacts again.
     const again = await runCampaign('sample contact list (CSV)');
     assert.equal(again.sent, 0);
     assert.equal(again.alreadySent, list.sent);
-    assert.equal(smtp.accepted.length, 5 + list.sent);
+    assert.equal(again.heldForReview, list.heldForReview);
+    assert.equal(smtp.accepted.length, few.sent + list.sent);
     assert.deepEqual(errors, []);
   });
 });

@@ -21,7 +21,7 @@ interface Start { child: ChildProcess; output: () => string; stop: () => Promise
 function start(userDir: string, contacts: string, port: number): Start {
   const child = spawn(process.execPath, [join(root, 'scripts', 'start.mjs')], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), NODE_RED_USER_DIR: userDir, MARKETING_SAMPLE_CONTACTS: contacts },
+    env: { ...process.env, PORT: String(port), NODE_RED_USER_DIR: userDir, MARKETING_SAMPLE_CONTACTS: contacts, MARKETING_REVIEW_FOLDER: join(userDir, 'review') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -77,14 +77,20 @@ describe('npm start', function () {
     const outbox = join(userDir, 'outbox');
     const written = Number(/; (\d+) emails written to (\S+),/.exec(first)?.[1]);
     assert.match(first, new RegExp(`^Campaign contact-list-demo: 12 contacts; new customers \\d+, loyal \\d+, at risk \\d+; ` +
-      `not targeted \\d+ \\(optedOut ${optedOut}[^)]*\\); ${written} emails written to ${escapeRegExp(outbox)}, 0 already sent, 0 failed; [\\d.]+ s$`));
-    assert.equal(written, 12 - Number(/not targeted (\d+)/.exec(first)?.[1]));
+      `not targeted \\d+ \\(optedOut ${optedOut}[^)]*\\); checked (\\d+), passed ${written}, held for review (\\d+); ` +
+      `${written} emails written to ${escapeRegExp(outbox)}, 0 already sent, 0 failed; [\\d.]+ s$`));
+    const held = Number(/held for review (\d+)/.exec(first)?.[1]);
+    assert.equal(written + held, 12 - Number(/not targeted (\d+)/.exec(first)?.[1]));
+    assert.equal(Number(/checked (\d+)/.exec(first)?.[1]), written + held);
     assert.match(run.output(), new RegExp(`Server now running at http://127\\.0\\.0\\.1:${port}/`));
     const files = readdirSync(outbox).sort();
     assert.equal(files.length, written);
-    const mail = await simpleParser(readFileSync(join(outbox, files[0])));
-    assert.equal(mail.from?.value[0].address, 'news@shop.example');
-    assert.ok(String(mail.text).split('\n--\n')[0].trim().length > 20, 'a generated email');
+    if (held > 0) assert.match(readFileSync(join(userDir, 'review', 'contact-list-demo.txt'), 'utf8'), /held for review\n {2}candidate 1: /);
+    for (const file of files) {
+      const mail = await simpleParser(readFileSync(join(outbox, file)));
+      assert.equal(mail.from?.value[0].address, 'news@shop.example');
+      assert.ok(String(mail.text).split('\n--\n')[0].trim().length > 20, 'a generated email');
+    }
     // The editor stays up, with the example deployed.
     const flows = await (await fetch(`http://127.0.0.1:${port}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } })).json() as Array<{ type: string }>;
     assert.ok(flows.some((node) => node.type === 'marketing-send-email'));
@@ -92,7 +98,7 @@ describe('npm start', function () {
 
     run = start(userDir, contacts, await freePort());
     const second = await summaryOf(run);
-    assert.match(second, new RegExp(`; 0 emails written to ${escapeRegExp(outbox)}, ${written} already sent, 0 failed; `));
+    assert.match(second, new RegExp(`held for review ${held}; 0 emails written to ${escapeRegExp(outbox)}, ${written} already sent, 0 failed; `));
     assert.doesNotMatch(run.output(), /example 01 deployed/, 'the user dir and its flows are reused');
     assert.deepEqual(readdirSync(outbox).sort(), files, 'nothing resent');
     await run.stop();

@@ -59,10 +59,11 @@ export async function startNodeRed(options: NodeRedProcessOptions): Promise<Runn
     );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const running = /Server now running at (http:\/\/\S+\/)/.exec(output);
+      // In English, or in Chinese when the settings set `lang: 'zh-CN'`.
+      const running = /Server now running at (http:\/\/\S+\/)|服务器现在在(http:\/\/\S+\/)上运行/.exec(output);
       if (running) {
         clearTimeout(timer);
-        resolve(running[1]);
+        resolve(running[1] ?? running[2]);
       }
     };
     child.stdout?.on('data', onData);
