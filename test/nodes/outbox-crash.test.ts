@@ -50,6 +50,13 @@ function startNodeRed(userDir: string): Promise<Child> {
   });
 }
 
+/** Waits (busily: it takes microseconds) until Linux shows the process as stopped. */
+function waitForStopped(pid: number): void {
+  const stat = `/proc/${pid}/stat`;
+  // The state is the field after the command name, which is in parentheses.
+  while (!/\) T /.test(readFileSync(stat, 'utf8'))) { /* the signal is being delivered */ }
+}
+
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.removeAllListeners('exit');
@@ -75,21 +82,40 @@ describe('marketing-send-email: Node-RED killed (SIGKILL) while writing to the o
     const folder = join(userDir, 'outbox');
     mkdirSync(folder);
     const temporary = () => readdirSync(folder).filter((name) => name.endsWith('.eml.tmp'));
-    // The kill comes the moment the outbox reports activity on a temporary file (created or
-    // being written), after a few messages were written whole; it is repeated if the write
-    // happened to finish first.
+    // When the outbox reports activity on a temporary file (created or being written), after a
+    // few messages were written whole, the process is stopped (SIGSTOP); if a temporary file is
+    // still there once it has stopped, no rename can follow, and SIGKILL leaves it behind.
+    // Otherwise (the write finished first) it goes on and the next temporary file is tried, so
+    // the test does not depend on how fast the machine is.
     const payload = 'Spring offers. '.repeat(70_000);
     let left: string[] = [];
-    for (let run = 0; run < 10 && left.length === 0; run++) {
+    for (let run = 0; run < 5 && left.length === 0; run++) {
       const writer = await startNodeRed(userDir);
       children.push(writer.child);
+      const pid = writer.child.pid as number;
       const written = readdirSync(folder).filter((name) => name.endsWith('.eml')).length;
+      let settled = false;
       const killed = new Promise<void>((resolve) => {
         const watcher = watch(folder, (_event, name) => {
-          if (!String(name).endsWith('.eml.tmp')) return;
+          if (settled || !String(name).endsWith('.eml.tmp')) return;
           if (readdirSync(folder).filter((entry) => entry.endsWith('.eml')).length < written + 2) return;
+          process.kill(pid, 'SIGSTOP');
+          waitForStopped(pid);
+          if (temporary().length === 0) {
+            process.kill(pid, 'SIGCONT');
+            return;
+          }
+          settled = true;
           watcher.close();
           void kill(writer.child).then(resolve);
+        });
+        // All messages written before a temporary file was caught stopped: try again.
+        writer.child.on('message', () => {
+          if (!settled && writer.outputs.length === 60) {
+            settled = true;
+            watcher.close();
+            void kill(writer.child).then(resolve);
+          }
         });
       });
       for (let batch = 0; batch < 6; batch++) {
