@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import checkNode from '../../nodes/check/check';
+import { collect } from '../support/collect';
 
 helper.init(require.resolve('node-red'));
 
@@ -27,16 +28,10 @@ function flow(check: Message): unknown[] {
   ];
 }
 
-function collect(id: string): Message[] {
-  const received: Message[] = [];
-  helper.getNode(id).on('input', (msg: Message) => received.push(msg));
-  return received;
-}
-
 /** Sends each message and waits until each has left on an output or as a caught error. */
 async function run(check: Message, messages: Message[]) {
   await helper.load([checkNode], flow(check));
-  const out = { passed: collect('passed'), review: collect('review'), caught: collect('caught') };
+  const out = { passed: collect<Message>('passed'), review: collect<Message>('review'), caught: collect<Message>('caught') };
   for (const msg of messages) helper.getNode('check').receive(msg);
   const deadline = Date.now() + 5000;
   while (out.passed.length + out.review.length + out.caught.length < messages.length && Date.now() < deadline) {

@@ -13,6 +13,7 @@ import helper from 'node-red-node-test-helper';
 import generateTextNode from '../../nodes/generate-text/generate-text';
 import llmNode from '../../nodes/llm/llm';
 import { FakeOpenAiServer } from '../support/fake-openai-server';
+import { collect } from '../support/collect';
 
 helper.init(require.resolve('node-red'));
 
@@ -37,12 +38,6 @@ function flow(fake: FakeOpenAiServer, llm: Message = {}, node: Message = {}): Me
 
 async function load(fake: FakeOpenAiServer, llm: Message = {}, node: Message = {}, apiKey = KEY): Promise<void> {
   await helper.load([llmNode, generateTextNode], flow(fake, llm, node), { llm: { apiKey } });
-}
-
-function collect(id: string): Message[] {
-  const received: Message[] = [];
-  helper.getNode(id).on('input', (msg: Message) => received.push(msg));
-  return received;
 }
 
 function callsOf(id: string, method: 'error' | 'status' | 'warn'): unknown[][] {
@@ -134,7 +129,7 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
     const slow = await FakeOpenAiServer.start({ apiKey: KEY, delayMs: 80 });
     try {
       await load(slow, { maxInFlight: 3 });
-      const sent = collect('out');
+      const sent = collect<Message>('out');
       for (let i = 0; i < 6; i++) helper.getNode(i % 2 ? 'gen2' : 'gen').receive({ prompt: `prompt ${i}`, n: i });
       helper.getNode('gen').receive({ payload: ['batch a', 'batch b', 'batch c'], n: 6 });
       await waitFor(() => sent.length === 7, 'seven messages');
@@ -151,8 +146,8 @@ describe('marketing-generate-text on an inference server (fake OpenAI-compatible
 
   it('applies the queue limit and the timeout as for the local model', async () => {
     await load(fake, { maxInFlight: 1 }, { maxQueue: 1, timeout: 0.3 });
-    const sent = collect('out');
-    const caught = collect('caught');
+    const sent = collect<Message>('out');
+    const caught = collect<Message>('caught');
     fake.answerNext({ delayMs: 100 });
     for (let i = 0; i < 3; i++) helper.getNode('gen').receive({ prompt: `p${i}`, n: i });
     await waitFor(() => sent.length + caught.length === 3, 'three outcomes');

@@ -12,6 +12,7 @@ import { modelRegistry, type ModelLease } from '../../lib/generation/model-regis
 import { withTransformersEnv } from '../../lib/generation/transformers';
 import generateTextNode from '../../nodes/generate-text/generate-text';
 import llmNode from '../../nodes/llm/llm';
+import { collect } from '../support/collect';
 
 helper.init(require.resolve('node-red'));
 
@@ -58,12 +59,6 @@ function flow(node: Message = {}, llm: Message | null = {}): unknown[] {
 
 async function load(node: Message = {}, llm: Message | null = {}): Promise<void> {
   await helper.load([llmNode, generateTextNode], flow(node, llm));
-}
-
-function collect(id: string): Message[] {
-  const received: Message[] = [];
-  helper.getNode(id).on('input', (msg: Message) => received.push(msg));
-  return received;
 }
 
 function nextMessage(id: string): Promise<Message> {
@@ -361,8 +356,8 @@ describe('marketing-generate-text node', function () {
   describe('queue, timeout and close', () => {
     it('fails messages beyond the queue limit with a clear error and generates the others', async () => {
       await load({ maxQueue: 2, max_new_tokens: 4 });
-      const sent = collect('out');
-      const caught = collect('caught');
+      const sent = collect<Message>('out');
+      const caught = collect<Message>('caught');
       for (let i = 0; i < 4; i++) helper.getNode('gen').receive({ prompt: PROMPT, n: i });
       await waitFor(() => sent.length + caught.length === 4, 'four outcomes');
       assert.deepEqual(
@@ -403,7 +398,7 @@ describe('marketing-generate-text node', function () {
       await waitFor(() => statuses().some((s) => s.text === 'generate-text.status.ready'), 'the model to load');
       assert.equal(modelRegistry.users(spec), 2, 'the config node and the generate-text node');
       const gen = helper.getNode('gen');
-      const sent = collect('out');
+      const sent = collect<Message>('out');
       // The helper's spies are removed by unload, so the errors are recorded on the node itself.
       const errors: ReportedError[] = [];
       const reporter = gen as unknown as { error: (err: unknown, msg?: unknown) => void };
@@ -438,7 +433,7 @@ describe('marketing-generate-text node', function () {
   describe('bad input and broken models', () => {
     it('fails bad options, unknown options and missing prompts with errors that name them', async () => {
       await load();
-      const sent = collect('out');
+      const sent = collect<Message>('out');
       const badTopP = await generateError({ prompt: PROMPT, options: { top_p: 2 } });
       assert.equal(badTopP.code, 'badPositiveNumber');
       assert.equal(badTopP.params?.option, 'top_p');
@@ -611,7 +606,7 @@ describe('marketing-generate-text node', function () {
       ],
     );
     assert.equal(modelRegistry.users(spec), 4);
-    const sent = collect('out');
+    const sent = collect<Message>('out');
     helper.getNode('a').receive({ prompt: PROMPT, from: 'a' });
     helper.getNode('b').receive({ prompt: PROMPT, from: 'b' });
     await waitFor(() => sent.length === 2, 'both texts');

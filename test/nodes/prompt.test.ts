@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import promptNode from '../../nodes/prompt/prompt';
+import { collect } from '../support/collect';
 
 helper.init(require.resolve('node-red'));
 
@@ -24,13 +25,6 @@ function campaign(prompt: Message): unknown[] {
     { id: 'catch', z: 'tab', x: 100, y: 100, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', z: 'tab', x: 300, y: 100, type: 'helper', wires: [] },
   ];
-}
-
-/** Messages arriving at a helper node, collected from now on. */
-function collect(id: string): Message[] {
-  const received: Message[] = [];
-  helper.getNode(id).on('input', (msg: Message) => received.push(msg));
-  return received;
 }
 
 function nextMessage(id: string): Promise<Message> {
@@ -63,7 +57,7 @@ async function render(prompt: Message, msg: Message): Promise<Message> {
 
 async function renderError(prompt: Message, msg: Message): Promise<{ caught: CaughtError; reported: ReportedError; sent: Message[] }> {
   await helper.load([promptNode], campaign(prompt));
-  const sent = collect('out');
+  const sent = collect<Message>('out');
   const caught = nextMessage('caught');
   helper.getNode('prompt').receive(msg);
   const error = (await caught).error as CaughtError;
@@ -121,7 +115,7 @@ describe('marketing-prompt node', () => {
     it('picks the template of the contact\'s segment, or the default one', async () => {
       const segments = [{ segment: 'vip', template: 'VIP {{contact.firstName}}' }, { segment: 'lapsed', template: 'Come back {{contact.firstName}}' }];
       await helper.load([promptNode], campaign({ template: 'Hello {{contact.firstName}}', segments }));
-      const received = collect('out');
+      const received = collect<Message>('out');
       const node = helper.getNode('prompt');
       for (const segment of [vip, { name: 'lapsed', index: 1, size: 1 }, { name: 'other', index: 2, size: 1 }, 'vip', undefined]) {
         node.receive({ contact, segment });
@@ -204,7 +198,7 @@ describe('marketing-prompt node', () => {
         assert.deepEqual(deployError.params, expected);
         assert.deepEqual(callsOf('status'), [[{ fill: 'red', shape: 'ring', text: 'prompt.status.badTemplate' }]]);
 
-        const sent = collect('out');
+        const sent = collect<Message>('out');
         const caught = nextMessage('caught');
         helper.getNode('prompt').receive({ contact });
         assert.equal(((await caught).error as CaughtError).code, 'templateSyntax');
