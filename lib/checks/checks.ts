@@ -158,23 +158,37 @@ export function offersIn(text: string): Offer[] {
   const normal = text.normalize('NFKC');
   // NFKC keeps positions only where it changes nothing; excerpts are then cut from the normal form.
   const offers: Offer[] = [];
+  // What earlier kinds took, as intervals sorted by start that never overlap.
   const taken: [number, number][] = [];
   for (const { kind, pattern } of OFFER_PATTERNS) {
     for (const match of normal.matchAll(pattern)) {
       const start = match.index;
       const value = match[0].replace(/[.,;:!?]+$/u, '');
       const end = start + value.length;
-      if (taken.some(([from, to]) => start < to && end > from)) continue;
+      const next = firstStartingAtOrAfter(taken, end);
+      if (next > 0 && taken[next - 1][1] > start) continue;
       if (kind === 'code') {
         const hasLetter = /[A-Z]/.test(value);
         const hasDigit = /\d/.test(value);
         if (!hasLetter || (!hasDigit && !CODE_CUE.test(normal.slice(Math.max(0, start - 25), start)))) continue;
       }
-      taken.push([start, end]);
+      taken.splice(next, 0, [start, end]);
       offers.push({ kind, text: value, start, end });
     }
   }
   return offers.sort((a, b) => a.start - b.start);
+}
+
+/** The index of the first interval in `sorted` that starts at or after `position` (binary search). */
+function firstStartingAtOrAfter(sorted: readonly [number, number][], position: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle][0] < position) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 const compact = (value: string) => comparable(value).replace(/\s+/g, '').replace(/^https?:\/\//, '').replace(/\/$/, '');
@@ -333,12 +347,17 @@ function repeatedRun(text: string, n: number): string {
   return '';
 }
 
+/** The characters at the end of a prompt that an echo is looked for in. */
+const PROMPT_ECHO_WINDOW = 20_000;
+
 /** Where the text repeats its instruction: six words (twelve Chinese characters) of the prompt, or an instruction's wording. */
 function promptEcho(text: string, prompt: string | undefined): { start: number; end: number } | undefined {
   const instruction = INSTRUCTION.exec(text);
   if (instruction) return { start: instruction.index, end: instruction.index + instruction[0].length };
   if (!prompt) return undefined;
-  const promptWords = words(prompt);
+  // A prompt's end is what the model continues (a longer start is cut before generating), and
+  // comparing every six words of a huge prompt with the text would take seconds.
+  const promptWords = words(prompt.length > PROMPT_ECHO_WINDOW ? prompt.slice(-PROMPT_ECHO_WINDOW) : prompt);
   const textForm = words(text).join(' ');
   for (let i = 0; i + 6 <= promptWords.length; i++) {
     const size = HAN.test(promptWords[i]) ? 12 : 6;

@@ -154,6 +154,13 @@ export function checkSettingsFromConfig(config: CheckConfig): CheckSettings {
   };
 }
 
+/**
+ * The longest candidate text checked, in UTF-16 code units: far more than any email, and
+ * small enough that the checks (language detection above all) take a few milliseconds.
+ * A longer text is refused (`candidateTooLong`), so that no payload stalls Node-RED.
+ */
+export const MAX_CANDIDATE_LENGTH = 20_000;
+
 export function compileChecks(settings: CheckSettings): CopyChecker {
   const enabled = (name: CheckName) => settings.enabled?.[name] !== false && (name !== 'custom' || Boolean(settings.customPattern));
   const clean: CleanOptions = {
@@ -172,6 +179,10 @@ export function compileChecks(settings: CheckSettings): CopyChecker {
   const languageField = settings.languageField || DEFAULTS.languageField;
 
   function check(text: string, context: CheckContext, index = 0): CandidateResult {
+    if (text.length > MAX_CANDIDATE_LENGTH) {
+      throw new MarketingError('candidateTooLong', `candidate ${index} is ${text.length} characters long, more than the ${MAX_CANDIDATE_LENGTH} a text may have to be checked`,
+        { index, length: text.length, max: MAX_CANDIDATE_LENGTH });
+    }
     const findings: Finding[] = [];
     if (enabled('greeting')) findings.push(...checkGreeting(text, context, nameFields));
     if (enabled('language')) findings.push(...checkLanguage(text, context, languageField, settings.undeterminedLanguage === 'fail' ? 'fail' : 'warn'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileChecks, detectLanguage, offersIn, parseSegmentOffers, type CheckName, type CheckSettings } from '../../lib/checks';
+import { compileChecks, detectLanguage, MAX_CANDIDATE_LENGTH, offersIn, parseSegmentOffers, type CheckName, type CheckSettings } from '../../lib/checks';
 import { isMarketingError } from '../../lib/errors';
 
 const vera = { firstName: 'Vera', name: 'Vera Keller', language: 'en', city: 'Munich' };
@@ -96,6 +96,15 @@ describe('copy checks (lib/checks)', function () {
       assert.deepEqual(codes('offers', 'Use WELCOME10 for 10 % off at shop.example/new.', vera, { allowedOffers: ['welcome10', '10%', 'shop.example'] }), []);
       assert.deepEqual(codes('offers', '使用优惠码ＷＥＬＣＯＭＥ１０享受９折。', maChao, { allowedOffers: ['WELCOME10', '9折'] }), []);
       assert.deepEqual(codes('offers', 'Thank you for your order.', vera), []);
+    });
+
+    it('gives each place in the text to the first kind that finds it, however many offers the text holds', function () {
+      // 'shop.example/20%' is a URL first; the percentage inside it is not a second offer.
+      const text = Array.from({ length: 300 }, (_, i) => `See shop.example/${i}% or pay $${i} with CODE${i}.`).join(' ');
+      const found = offersIn(text);
+      assert.equal(found.length, 900);
+      assert.deepEqual(found.slice(0, 3).map((o) => [o.kind, o.text]), [['url', 'shop.example/0%'], ['price', '$0'], ['code', 'CODE0']]);
+      for (let i = 1; i < found.length; i++) assert.ok(found[i].start >= found[i - 1].end, 'no two offers overlap');
     });
 
     it('allows offers per segment', function () {
@@ -203,6 +212,13 @@ describe('copy checks (lib/checks)', function () {
       const same = checker.select(['Dear Vera, welcome to Example Shop!', 'Dear Vera, welcome to Example Shop!'], context);
       assert.equal(same.chosen, 0);
       assert.deepEqual(checker.select(['Dear Vera, welcome to Example Shop!'], context), checker.select(['Dear Vera, welcome to Example Shop!'], context));
+    });
+
+    it('refuses a candidate longer than MAX_CANDIDATE_LENGTH characters, and checks one of exactly that length', function () {
+      const longest = `Dear Vera, ${'welcome to Example Shop. '.repeat(MAX_CANDIDATE_LENGTH)}`.slice(0, MAX_CANDIDATE_LENGTH);
+      assert.equal(checker.select([longest], context).candidates.length, 1);
+      assert.throws(() => checker.select(['Dear Vera, welcome to Example Shop!', `${longest}!`], context), (err: unknown) =>
+        isMarketingError(err) && err.code === 'candidateTooLong' && err.params.index === 1 && err.params.length === MAX_CANDIDATE_LENGTH + 1);
     });
 
     it('holds everything for review when no candidate passes, each with its failures', function () {
