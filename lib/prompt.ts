@@ -143,7 +143,8 @@ export function readPromptInput(msg: Record<string, unknown>): PromptInput {
   return { contact, segment, segmentName: segmentNameOf(segment) };
 }
 
-function segmentNameOf(segment: unknown): string | undefined {
+/** The name of `msg.segment`: the segment node's `{name}`, or a name given as text; trimmed. */
+export function segmentNameOf(segment: unknown): string | undefined {
   if (typeof segment === 'string') return segment.trim();
   if (isContact(segment) && typeof segment.name === 'string') return segment.name.trim();
   return undefined;

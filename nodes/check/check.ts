@@ -8,6 +8,7 @@ import {
   checkSettingsFromConfig, compileChecks, listOf, type CheckConfig, type CheckName, type CheckSettings, type CopyChecker, type Finding,
 } from '../../lib/checks';
 import { MarketingError } from '../../lib/errors';
+import { segmentNameOf } from '../../lib/prompt';
 import { localiseError, showError } from '../common';
 
 type CheckNodeDef = NodeDef & CheckConfig;
@@ -99,12 +100,9 @@ export = function (RED: NodeAPI) {
         }
         const candidates = candidatesOf(message.payload);
         const active = checkerFor(checker, message.check);
-        const segment = message.segment;
-        const segmentName = typeof segment === 'string' ? segment
-          : segment !== null && typeof segment === 'object' && typeof (segment as { name?: unknown }).name === 'string' ? (segment as { name: string }).name : undefined;
         const selection = active.select(candidates, {
           contact: contact as Record<string, unknown>,
-          segment: segmentName,
+          segment: segmentNameOf(message.segment),
           prompt: typeof message.prompt === 'string' ? message.prompt : undefined,
         });
         const results = selection.candidates.map((c) => ({
