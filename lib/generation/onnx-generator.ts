@@ -316,7 +316,7 @@ export class OnnxTextGenerator implements TextGenerator {
     sequence.history.push(token);
     if (stops.length === 0) return;
     const before = sequence.decoded.length;
-    sequence.decoded = this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true });
+    sequence.decoded = this.decodeTokens(sequence.tokens);
     // Only text a new token can have completed is searched (with a margin for characters
     // whose bytes spanned two tokens and now decode differently).
     const longestStop = Math.max(...stops.map((stop) => stop.length));
@@ -327,9 +327,14 @@ export class OnnxTextGenerator implements TextGenerator {
     }
   }
 
+  /** The text of generated tokens; none (end-of-text came first) is ''. The tokenizer refuses an empty list. */
+  private decodeTokens(tokens: readonly number[]): string {
+    return tokens.length === 0 ? '' : this.tokenizer.decode(tokens, { skip_special_tokens: true });
+  }
+
   private finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText {
     const continuation =
-      sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.tokenizer.decode(sequence.tokens, { skip_special_tokens: true });
+      sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.decodeTokens(sequence.tokens);
     const finishReason = sequence.finishReason ?? 'length';
     return { text: outputText(continuation, prompt.text, finishReason, options), newTokens: sequence.newTokens, finishReason };
   }

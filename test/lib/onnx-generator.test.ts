@@ -90,6 +90,14 @@ describe('lib/generation/onnx-generator (bundled model)', function () {
     assert.ok(Number.isInteger(result.seed));
   });
 
+  it('returns an empty text when the end of the text is the first token (seed 37 on "Hello")', async () => {
+    const options = resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { max_new_tokens: 4, seed: 37 });
+    const [sequence] = (await generator.generate(['Hello'], options)).prompts[0].sequences;
+    assert.deepEqual({ ...sequence }, { text: '', newTokens: 1, finishReason: 'eos' });
+    const stopped = await generator.generate(['Hello'], resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { max_new_tokens: 4, seed: 37, stop: ['.'] }));
+    assert.equal(stopped.prompts[0].sequences[0].text, '');
+  });
+
   describe("Hugging Face's max_length and min_length (prompt tokens included)", () => {
     const resolve = (overrides: Record<string, unknown>) => resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, overrides);
     const tokensOf = (text: string): number => tokenizer.encode(text, null, { add_special_tokens: false }).length;
