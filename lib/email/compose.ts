@@ -35,6 +35,11 @@ export interface ComposeSettings {
   maxBytes: number;
   /** Give each message a Message-ID derived from its idempotency key (campaign + recipient). */
   stableMessageId: boolean;
+  /**
+   * Makes the signed unsubscribe token (lib/consent/token.ts) of a normalised address in a
+   * campaign, offered to the templates as `unsubscribeToken`; none when no secret is set.
+   */
+  unsubscribeToken?: (to: string, campaign: string) => string;
 }
 
 export const DEFAULT_TEXT_TEMPLATE = '{{payload}}';
@@ -55,6 +60,8 @@ export type Composition =
   | { kind: 'mail'; to: string; mail: SendMailOptions };
 
 const LINE_BREAK = /[\r\n]/;
+/** The template variable holding the signed unsubscribe token. */
+export const UNSUBSCRIBE_TOKEN = 'unsubscribeToken';
 const UNSUBSCRIBE_URL = /^(https?:\/\/|mailto:)[^\s<>"]+$/i;
 
 /**
@@ -163,6 +170,9 @@ export class EmailComposer {
     this.fromDomain = settings.from.trim().slice(settings.from.trim().lastIndexOf('@') + 1).toLowerCase();
     const templatesUsed = [this.subject, this.text, this.html, this.unsubscribeUrl].filter((t): t is CompiledTemplate => t !== undefined);
     this.names = [...new Set(templatesUsed.flatMap((template) => template.names))];
+    if (!settings.unsubscribeToken && this.names.includes(UNSUBSCRIBE_TOKEN)) {
+      throw new MarketingError('noUnsubscribeSecret', 'The templates use {{unsubscribeToken}}, but no unsubscribe secret is set', {});
+    }
   }
 
   /**
@@ -201,9 +211,18 @@ export class EmailComposer {
       campaign,
       email: address.trim(),
     };
+    const token = this.settings.unsubscribeToken?.(to, campaign);
+    if (token !== undefined) context[UNSUBSCRIBE_TOKEN] = token;
     let unsubscribeUrl: string | undefined;
     if (this.unsubscribeUrl) {
-      const urlContext = { contact: encodeForUrl(contact ?? {}), segment: encodeForUrl(msg.segment), campaign: encodeURIComponent(campaign), email: encodeURIComponent(address.trim()) };
+      const urlContext: Record<string, unknown> = {
+        contact: encodeForUrl(contact ?? {}),
+        segment: encodeForUrl(msg.segment),
+        campaign: encodeURIComponent(campaign),
+        email: encodeURIComponent(address.trim()),
+      };
+      // base64url: nothing to encode
+      if (token !== undefined) urlContext[UNSUBSCRIBE_TOKEN] = token;
       const urlLookup: TemplateLookup | undefined = lookup && ((key) => encodeForUrl(lookup(key)));
       unsubscribeUrl = this.unsubscribeUrl.render(urlContext, urlLookup).trim();
       rejectLongHeader('unsubscribe URL', unsubscribeUrl, MAX_UNSUBSCRIBE_URL);

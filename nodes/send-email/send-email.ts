@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { signUnsubscribeToken } from '../../lib/consent/token';
 import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose';
 import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
 import { acquireSendLedger, DEFAULT_LEDGER_FILE, type SendLedger } from '../../lib/email/ledger';
@@ -28,6 +29,8 @@ interface SendEmailNodeDef extends NodeDef {
   text?: string;
   html?: string;
   unsubscribeUrl?: string;
+  /** The list the unsubscribe tokens name (the marketing-suppress node records it). */
+  list?: string;
   ledger?: boolean;
   afterInterruption?: 'skip' | 'resend';
   retries?: string | number;
@@ -88,6 +91,12 @@ export = function (RED: NodeAPI) {
     /** Everything the node needs to send, built once at deploy; it throws what makes the node unusable. */
     function createRuntime(): Runtime {
       if (config.smtp && !provider) throw new Error(RED._('send-email.errors.noServer'));
+      const secrets = provider?.unsubscribeSecrets;
+      if (secrets instanceof Error) {
+        reportedByConfigNode = true;
+        throw secrets;
+      }
+      const list = (config.list ?? '').trim();
       const composer = new EmailComposer(
         { subject: config.subject ?? '', text: config.text ?? '', html: config.html ?? '', unsubscribeUrl: config.unsubscribeUrl ?? '' },
         {
@@ -100,6 +109,7 @@ export = function (RED: NodeAPI) {
           optOutField: (config.optOutField ?? '').trim() || DEFAULT_COMPOSE_SETTINGS.optOutField,
           maxBytes: Math.max(1, numberOr(config.maxSize, DEFAULT_COMPOSE_SETTINGS.maxBytes / 1024)) * 1024,
           stableMessageId: useLedger,
+          unsubscribeToken: secrets ? (to, tokenCampaign) => signUnsubscribeToken({ email: to, campaign: tokenCampaign, list }, secrets.current) : undefined,
         },
       );
       let ownTransport: MailTransport | undefined;

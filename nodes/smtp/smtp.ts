@@ -13,6 +13,7 @@ import {
   type SmtpSecurity,
   type SmtpSettings,
 } from '../../lib/email/transport';
+import { checkSecret, DEFAULT_GRACE_DAYS, type TokenSecrets } from '../../lib/consent/token';
 import { localiseError, numberOr, warnAboutOutboxLeftovers } from '../common';
 import { outboxFolder, type SmtpConfigNode, type SmtpCredentials } from './provider';
 
@@ -28,6 +29,17 @@ interface SmtpNodeDef extends NodeDef {
   dataTimeout?: string | number;
   probeInterval?: string | number;
   outbox?: string;
+  unsubscribeGraceDays?: string | number;
+}
+
+/** The unsubscribe secrets of a config node, or what is wrong with them; undefined when none is set. */
+function readSecrets(config: SmtpNodeDef, credentials: SmtpCredentials | undefined): TokenSecrets | undefined {
+  const current = credentials?.unsubscribeSecret ?? '';
+  const previous = credentials?.previousUnsubscribeSecret ?? '';
+  if (!current && !previous) return undefined;
+  checkSecret(current, 'current');
+  if (previous) checkSecret(previous, 'previous');
+  return { current, previous: previous || undefined, graceDays: Math.max(0, numberOr(config.unsubscribeGraceDays, DEFAULT_GRACE_DAYS)) };
 }
 
 export = function (RED: NodeAPI) {
@@ -72,7 +84,15 @@ export = function (RED: NodeAPI) {
         node.error(transport.message);
       }
     }
+    let unsubscribeSecrets: TokenSecrets | Error | undefined;
+    try {
+      unsubscribeSecrets = readSecrets(config, node.credentials);
+    } catch (err) {
+      unsubscribeSecrets = localiseError(RED, 'smtp', err);
+      node.error(unsubscribeSecrets.message);
+    }
     Object.defineProperty(node, 'transport', { value: transport, enumerable: false });
+    Object.defineProperty(node, 'unsubscribeSecrets', { value: unsubscribeSecrets, enumerable: false });
     Object.defineProperty(node, 'describe', { value: describe, enumerable: false });
 
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -85,6 +105,8 @@ export = function (RED: NodeAPI) {
     credentials: {
       user: { type: 'text' },
       password: { type: 'password' },
+      unsubscribeSecret: { type: 'password' },
+      previousUnsubscribeSecret: { type: 'password' },
     },
   });
 };

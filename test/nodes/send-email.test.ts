@@ -5,6 +5,9 @@ import { simpleParser } from 'mailparser';
 import { helper, startServer, stopServer, waitUntil } from '../support/red';
 import { deploySendEmail, makeUserDir, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
+import { verifyUnsubscribeToken } from '../../lib/consent/token';
+
+const SECRET = 'a random secret of 32 characters';
 
 describe('marketing-send-email: composing', function () {
   let server: TestSmtpServer;
@@ -79,6 +82,40 @@ describe('marketing-send-email: composing', function () {
     assert.deepEqual((parsed.headers.get('list') as { unsubscribe: { url: string } }).unsubscribe.url, url);
     assert.match(readHeader(server.accepted[0].raw, 'List-Unsubscribe'), new RegExp(`^<${escapeRegExp(url)}>$`));
     assert.equal(parsed.text?.trim(), `Hi\n\nUnsubscribe: ${url}`);
+  });
+
+  it('signs the unsubscribe token with the server configuration\'s secret: address, campaign and list', async () => {
+    harness = await deploySendEmail({
+      unsubscribeUrl: 'https://shop.example/unsubscribe?token={{unsubscribeToken}}',
+      text: '{{payload}}\n\nUnsubscribe: {{unsubscribeUrl}}',
+      list: 'newsletter',
+    }, smtp(), { unsubscribeSecret: SECRET });
+    await harness.run([{ contact: { email: 'Ann@Example.com' }, payload: 'Hi' }, { contact: { email: 'bob@example.com' }, payload: 'Hi', campaign: 'autumn' }]);
+    assert.equal(harness.sent.length, 2);
+    const tokens = [];
+    for (let i = 0; i < 2; i++) {
+      const url = readHeader(server.accepted[i].raw, 'List-Unsubscribe').replace(/^<|>$/g, '');
+      assert.match(url, /^https:\/\/shop\.example\/unsubscribe\?token=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+      const parsed = await server.parse(i);
+      assert.ok(parsed.text?.includes(url), 'the same URL in the body');
+      tokens.push(new URL(url).searchParams.get('token'));
+    }
+    const byAddress = new Map(tokens.map((token) => {
+      const verdict = verifyUnsubscribeToken(token, { current: SECRET, graceDays: 90 });
+      assert.ok(verdict.valid);
+      return [verdict.claims.email, verdict.claims] as const;
+    }));
+    assert.equal(byAddress.get('ann@example.com')?.campaign, 'spring');
+    assert.equal(byAddress.get('ann@example.com')?.list, 'newsletter');
+    assert.equal(byAddress.get('bob@example.com')?.campaign, 'autumn');
+    assert.deepEqual(verifyUnsubscribeToken(tokens[0], { current: 'another secret, 16+ chars', graceDays: 90 }), { valid: false, reason: 'forged' });
+  });
+
+  it('refuses at deploy templates that use {{unsubscribeToken}} without a secret, and sends nothing', async () => {
+    harness = await deploySendEmail({ unsubscribeUrl: 'https://shop.example/u?t={{unsubscribeToken}}' }, smtp());
+    await harness.run([{ contact: { email: 'ann@example.com' } }]);
+    assert.equal(harness.notSent[0].email.reason, 'noUnsubscribeSecret');
+    assert.equal(server.accepted.length, 0);
   });
 
   it('skips opted-out contacts (the segment node rule) without any connection', async () => {

@@ -39,9 +39,26 @@ describe('marketing-smtp', function () {
     removeUserDir(userDir);
   });
 
-  it('keeps the user and password in Node-RED credentials, not in the flow', async () => {
+  it('keeps the user, the password and the unsubscribe secrets in Node-RED credentials, not in the flow', async () => {
     await helper.load([smtpNode], [{ id: 'smtp-server', type: 'marketing-smtp', ...SMTP_DEFAULTS, port: server.port }]);
-    assert.deepEqual(helper._redNodes.getCredentialDefinition('marketing-smtp'), { user: { type: 'text' }, password: { type: 'password' } });
+    assert.deepEqual(helper._redNodes.getCredentialDefinition('marketing-smtp'), {
+      user: { type: 'text' },
+      password: { type: 'password' },
+      unsubscribeSecret: { type: 'password' },
+      previousUnsubscribeSecret: { type: 'password' },
+    });
+  });
+
+  it('refuses an unsubscribe secret under 16 characters at deploy, and fails the messages of its send-email nodes', async () => {
+    const flow = twoSendersFlow({ port: server.port });
+    await helper.load([sendEmailNode, smtpNode], flow, { 'smtp-server': { unsubscribeSecret: 'too short' } });
+    const notSent = collect('notSent') as EmailResult[];
+    assert.ok(logged('marketing-smtp').includes('smtp.errors.secretTooShort'), 'reported at deploy');
+    helper.getNode('send-a')?.receive({ contact: { email: 'ann@example.com' } } as never);
+    await waitUntil(() => notSent.length === 1, 5000, 'the message on output 2');
+    assert.equal(notSent[0].email.status, 'failed');
+    assert.equal(notSent[0].email.reason, 'secretTooShort');
+    assert.equal(server.accepted.length, 0);
   });
 
   it('shares one connection pool between the send-email nodes that use it', async () => {
