@@ -1,0 +1,293 @@
+/**
+ * The suppression list: addresses that must never be mailed again (unsubscribed, hard
+ * bounce, spam complaint, added by hand), each with the reason, the campaign and the list
+ * it came from. Every send-email and segment node of the process consults it.
+ *
+ * It lives next to the send ledger in the Node-RED user directory, in the ledger's file
+ * format (lib/email/ledger.ts): one record per line, `<crc32 as 8 hex digits> <JSON>\n`,
+ * only ever appended, read whole at start, a torn last line ignored and cut off. An address
+ * is recorded once: suppressing it again changes nothing and writes nothing, so the file
+ * holds one line per suppressed address. A record is acknowledged only once it is on disk
+ * (group commit: one write and one fdatasync per batch), but it is effective at once: the
+ * next `has()` after `suppress()` is called sees it, in this process.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { MarketingError } from '../errors';
+import { crc32 } from '../email/ledger';
+import { syncDirectory } from '../email/durable-file';
+import { isValidEmail, normaliseEmail } from '../segmentation/contacts';
+import { SharedResources } from '../shared';
+
+/** The list's file name in the Node-RED user directory, next to the send ledger. */
+export const DEFAULT_SUPPRESSION_FILE = 'marketing-suppression.log';
+
+export const SUPPRESSION_REASONS = ['unsubscribe', 'hardBounce', 'complaint', 'manual'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** The longest campaign, list or source name kept with a record. */
+const MAX_NAME = 200;
+
+export interface SuppressionEntry {
+  reason: SuppressionReason;
+  /** ISO 8601 time the address was suppressed. */
+  at: string;
+  /** The campaign whose email led to it ('' when none, e.g. added by hand). */
+  campaign: string;
+  list: string;
+}
+
+export interface SuppressionRecord extends SuppressionEntry {
+  /** The normalised address. */
+  email: string;
+}
+
+export interface SuppressionRequest {
+  email: string;
+  reason: SuppressionReason;
+  campaign?: string;
+  list?: string;
+}
+
+export interface SuppressionOutcome {
+  /** False when the address was suppressed already (nothing was written). */
+  added: boolean;
+  /** The record in force: the first one for the address. */
+  record: SuppressionRecord;
+}
+
+export function isSuppressionReason(value: unknown): value is SuppressionReason {
+  return typeof value === 'string' && (SUPPRESSION_REASONS as readonly string[]).includes(value);
+}
+
+export function encodeSuppressionLine(record: SuppressionRecord): string {
+  const json = JSON.stringify(record);
+  return `${crc32(Buffer.from(json)).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+/** The record of one line (without its newline), or undefined if it is damaged. */
+export function decodeSuppressionLine(line: Buffer): SuppressionRecord | undefined {
+  if (line.length < 10 || line[8] !== 0x20) return undefined;
+  const checksum = Number.parseInt(line.subarray(0, 8).toString('latin1'), 16);
+  const json = line.subarray(9);
+  if (!Number.isInteger(checksum) || crc32(json) !== checksum) return undefined;
+  try {
+    const record = JSON.parse(json.toString('utf8')) as SuppressionRecord;
+    if (typeof record.email !== 'string' || !isSuppressionReason(record.reason) || typeof record.at !== 'string') return undefined;
+    return { email: record.email, reason: record.reason, at: record.at, campaign: String(record.campaign ?? ''), list: String(record.list ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
+function name(value: unknown, field: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') {
+    throw new MarketingError('badSuppression', `The ${field} of a suppression must be text`, { field });
+  }
+  const trimmed = value.trim();
+  if (trimmed.length > MAX_NAME) {
+    throw new MarketingError('badSuppression', `The ${field} of a suppression must be at most ${MAX_NAME} characters`, { field });
+  }
+  return trimmed;
+}
+
+const READ_CHUNK = 1 << 20;
+
+export class SuppressionList {
+  readonly path: string;
+  private readonly entries = new Map<string, SuppressionEntry>();
+  /** Addresses whose record is not on disk yet, with the promise of its write. */
+  private readonly unwritten = new Map<string, Promise<void>>();
+  private handle: FileHandle | undefined;
+  private batch: string[] = [];
+  private batchWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  /** Damaged lines found when the file was read (a torn tail is not counted). */
+  corruptLines = 0;
+
+  private constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Opens (or creates) the list at `path`, reads every record and cuts off a torn tail. */
+  static async open(path: string): Promise<SuppressionList> {
+    const list = new SuppressionList(resolve(path));
+    try {
+      await list.load();
+    } catch (err) {
+      await list.handle?.close().catch(() => undefined);
+      throw new MarketingError('suppressionOpen', `Cannot open the suppression list ${list.path}: ${(err as Error).message}`, {
+        path: list.path,
+        message: (err as Error).message,
+      });
+    }
+    return list;
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const repair = await open(this.path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    let validEnd = 0;
+    try {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      let carry = Buffer.alloc(0);
+      let position = 0;
+      for (;;) {
+        const { bytesRead } = await repair.read(chunk, 0, READ_CHUNK, position);
+        if (bytesRead === 0) break;
+        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const dataStart = position - carry.length;
+        position += bytesRead;
+        let start = 0;
+        for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+          const record = decodeSuppressionLine(data.subarray(start, end));
+          if (record) {
+            const { email, ...entry } = record;
+            // The first record of an address is the one in force, as when it was written.
+            if (!this.entries.has(email)) this.entries.set(email, entry);
+          } else {
+            this.corruptLines++;
+          }
+          start = end + 1;
+          validEnd = dataStart + start;
+        }
+        carry = Buffer.from(data.subarray(start));
+      }
+      if (position > validEnd) {
+        await repair.truncate(validEnd);
+        await repair.datasync();
+      }
+    } finally {
+      await repair.close();
+    }
+    this.handle = await open(this.path, 'a', 0o600);
+    if (validEnd === 0) await syncDirectory(dirname(this.path));
+  }
+
+  /** Number of suppressed addresses. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether `email` (any case, surrounding spaces) is suppressed. */
+  has(email: string): boolean {
+    return this.entries.has(normaliseEmail(email));
+  }
+
+  lookup(email: string): SuppressionRecord | undefined {
+    const key = normaliseEmail(email);
+    const entry = this.entries.get(key);
+    return entry && { email: key, ...entry };
+  }
+
+  /**
+   * Suppresses an address; resolves once its record is on disk. Suppressing an address
+   * again writes nothing and resolves with the first record (once that one is on disk).
+   * Throws a MarketingError for an invalid address, reason or name.
+   */
+  suppress(request: SuppressionRequest, now = new Date()): Promise<SuppressionOutcome> {
+    if (!isValidEmail(request.email)) {
+      throw new MarketingError('badSuppression', 'A suppression needs a valid email address', { field: 'email' });
+    }
+    if (!isSuppressionReason(request.reason)) {
+      throw new MarketingError('badSuppression', `The reason of a suppression must be one of ${SUPPRESSION_REASONS.join(', ')}`, { field: 'reason' });
+    }
+    const email = normaliseEmail(request.email);
+    const campaign = name(request.campaign, 'campaign');
+    const list = name(request.list, 'list');
+    if (this.closed || !this.handle) {
+      return Promise.reject(new MarketingError('suppressionWrite', 'The suppression list is closed', { path: this.path, message: 'closed' }));
+    }
+    const existing = this.entries.get(email);
+    if (existing) {
+      const record = { email, ...existing };
+      return (this.unwritten.get(email) ?? Promise.resolve()).then(() => ({ added: false, record }));
+    }
+    const record: SuppressionRecord = { email, reason: request.reason, at: now.toISOString(), campaign, list };
+    const { email: _email, ...entry } = record;
+    this.entries.set(email, entry);
+    this.batch.push(encodeSuppressionLine(record));
+    const written = new Promise<void>((resolveWrite, rejectWrite) => {
+      this.batchWaiters.push({ resolve: resolveWrite, reject: rejectWrite });
+      this.flushing ??= new Promise<void>((done) => setImmediate(() => this.flush().then(done)));
+    });
+    this.unwritten.set(email, written);
+    return written.then(
+      () => {
+        this.unwritten.delete(email);
+        return { added: true, record };
+      },
+      (err: unknown) => {
+        this.unwritten.delete(email);
+        throw err;
+      },
+    );
+  }
+
+  private async flush(): Promise<void> {
+    const handle = this.handle as FileHandle;
+    while (this.batch.length) {
+      const lines = this.batch.join('');
+      const waiters = this.batchWaiters;
+      this.batch = [];
+      this.batchWaiters = [];
+      try {
+        await handle.appendFile(lines);
+        await handle.datasync();
+        for (const waiter of waiters) waiter.resolve();
+      } catch (err) {
+        // The addresses stay suppressed in memory: a write that failed must not let mail through.
+        const failure = new MarketingError('suppressionWrite', `Cannot write the suppression list ${this.path}: ${(err as Error).message}`, {
+          path: this.path,
+          message: (err as Error).message,
+        });
+        for (const waiter of waiters) waiter.reject(failure);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  /** Counts by reason, for reports. */
+  summarise(): Record<SuppressionReason, number> {
+    const counts = Object.fromEntries(SUPPRESSION_REASONS.map((reason) => [reason, 0])) as Record<SuppressionReason, number>;
+    for (const entry of this.entries.values()) counts[entry.reason]++;
+    return counts;
+  }
+
+  /** Waits for the records already suppressed to reach the disk, then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
+
+/** A use of a suppression file shared by every node of the process that reads or writes it. */
+export interface SuppressionLease {
+  list: Promise<SuppressionList>;
+  /** Ends this use; the file is closed when the last user releases it. */
+  release(): Promise<void>;
+}
+
+const closingLists = new Map<string, Promise<void>>();
+const sharedLists = new SharedResources<Promise<SuppressionList>>(async (opened, key) => {
+  const closing = opened.then((list) => list.close(), () => undefined);
+  closingLists.set(key, closing);
+  await closing;
+  if (closingLists.get(key) === closing) closingLists.delete(key);
+});
+
+/**
+ * One SuppressionList per file per process: a suppression recorded by one node is seen by
+ * every other node at once.
+ */
+export function acquireSuppressionList(path: string): SuppressionLease {
+  const key = resolve(path);
+  const { value, release } = sharedLists.acquire(key, () => (closingLists.get(key) ?? Promise.resolve()).then(() => SuppressionList.open(key)));
+  return { list: value, release };
+}
