@@ -84,6 +84,11 @@ const PALETTE_NODES: DialogSpec[] = [
       '#red-ui-tab-marketing-send-email-tab-delivery .red-ui-tab-label': 'send-email.tabs.delivery',
     },
   },
+  {
+    type: 'marketing-suppress', dir: 'suppress', paletteLabelKey: 'suppress.paletteLabel',
+    defaults: { name: '', getAction: 'confirm', language: 'en', rateLimit: '20' },
+    visible: ['name', 'smtp', 'getAction', 'language', 'rateLimit'],
+  },
 ];
 
 const CONFIG_NODES: DialogSpec[] = [

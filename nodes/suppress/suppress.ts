@@ -1,0 +1,260 @@
+/**
+ * `marketing-suppress`: records consent events in the suppression list
+ * (lib/consent/suppression.ts) that every send-email and segment node honours.
+ *
+ * Fed by an HTTP In node, it serves the unsubscribe link of the emails: the one-click `POST`
+ * of RFC 8058 that mail programs send, and the `GET` of a person clicking the link in the
+ * body, answered with a small page in the contact's language. The signed token of the link
+ * (lib/consent/token.ts) is checked; the answer goes to an HTTP Response node through
+ * `msg.statusCode`, `msg.headers` and `msg.payload`. Fed anything else, `msg.payload =
+ * {email, reason, campaign, list}` is a suppression recorded as it is (added by hand, or
+ * from a bounce or complaint another flow recognised).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import {
+  bodySize, MAX_BODY_BYTES, PAGE_HEADERS, pickLanguage, RateLimiter, renderPage, type PageKind, type PageLanguage, type PageTexts,
+} from '../../lib/consent/endpoint';
+import {
+  acquireSuppressionList, DEFAULT_SUPPRESSION_FILE, type SuppressionList, type SuppressionOutcome, type SuppressionRequest,
+} from '../../lib/consent/suppression';
+import { verifyUnsubscribeToken, type TokenSecrets } from '../../lib/consent/token';
+import { MarketingError } from '../../lib/errors';
+import { localiseError, numberOr, showError, userDirectory } from '../common';
+import type { TransportProvider } from '../smtp/provider';
+
+interface SuppressNodeDef extends NodeDef {
+  smtp?: string;
+  /** What a GET of the link does: show a page with a button (`confirm`), or unsubscribe at once. */
+  getAction?: 'confirm' | 'unsubscribe';
+  /** The page language when neither the link nor the browser names English or Chinese. */
+  language?: PageLanguage;
+  /** Requests a second over HTTP, all callers together (0: no limit). */
+  rateLimit?: string | number;
+}
+
+/** What happened to a message, in `msg.consent`. */
+interface ConsentInfo {
+  status: 'suppressed' | 'alreadySuppressed' | 'confirm' | 'refused' | 'failed';
+  /** Why a request was refused: `malformed`, `tooLong`, `forged`, `expired`, `tooLarge`, `rateLimited`, `method`, `unavailable`. */
+  refused?: string;
+  email?: string;
+  reason?: string;
+  campaign?: string;
+  list?: string;
+  at?: string;
+}
+
+interface HttpRequest {
+  method?: unknown;
+  query?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
+}
+
+type Send = (msg: NodeMessageInFlow) => void;
+type Done = (err?: Error) => void;
+
+const DEFAULT_RATE_LIMIT = 20;
+
+/** The answer pages in both languages, from the node's own catalogs (whatever Node-RED's language). */
+function loadPages(): Record<PageLanguage, PageTexts> {
+  const read = (locale: string) => (JSON.parse(readFileSync(join(__dirname, 'locales', locale, 'suppress.json'), 'utf8')) as {
+    suppress: { page: PageTexts };
+  }).suppress.page;
+  return { en: read('en-US'), zh: read('zh-CN') };
+}
+
+export = function (RED: NodeAPI) {
+  const pages = loadPages();
+
+  function MarketingSuppressNode(this: Node, config: SuppressNodeDef) {
+    RED.nodes.createNode(this, config);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED's idiom: the closures below act on the node
+    const node = this;
+    const confirmFirst = config.getAction !== 'unsubscribe';
+    const fallbackLanguage: PageLanguage = config.language === 'zh' ? 'zh' : 'en';
+    const limiter = new RateLimiter(Math.max(0, numberOr(config.rateLimit, DEFAULT_RATE_LIMIT)));
+    const counts = { suppressed: 0, already: 0, refused: 0 };
+
+    // The secrets of the chosen marketing-smtp node; without them no link can be checked.
+    const provider = config.smtp ? (RED.nodes.getNode(config.smtp) as unknown as TransportProvider | null) : null;
+    let secrets: TokenSecrets | undefined;
+    let secretsError: Error | undefined;
+    if (config.smtp && !provider) secretsError = new Error(RED._('suppress.errors.noServer'));
+    else if (provider?.unsubscribeSecrets instanceof Error) secretsError = provider.unsubscribeSecrets;
+    else if (provider?.unsubscribeSecrets) secrets = provider.unsubscribeSecrets;
+    else secretsError = Object.assign(new Error(RED._('suppress.errors.noSecret')), { code: 'noSecret' });
+    // The config node reports its own error; a missing one or a missing secret is this node's.
+    if (secretsError && config.smtp && !(provider?.unsubscribeSecrets instanceof Error)) node.error(secretsError);
+
+    const lease = acquireSuppressionList(join(userDirectory(RED), DEFAULT_SUPPRESSION_FILE));
+    let list: SuppressionList | undefined;
+    let listError: Error | undefined;
+    const ready = lease.list.then(
+      (opened) => {
+        list = opened;
+        showStatus();
+        return opened;
+      },
+      (err: unknown) => {
+        listError = localiseError(RED, 'suppress', err);
+        node.error(listError);
+        showStatus();
+        throw listError;
+      },
+    );
+    ready.catch(() => undefined);
+
+    function showStatus(): void {
+      if (listError) return showError(node, listError.message);
+      if (secretsError && config.smtp) return showError(node, secretsError.message);
+      const text = RED._('suppress.status.counts', { suppressed: counts.suppressed, already: counts.already, refused: counts.refused, total: list?.size ?? 0 });
+      node.status({ fill: secrets ? 'green' : 'grey', shape: 'dot', text });
+    }
+    showStatus();
+
+    function answer(msg: NodeMessageInFlow, statusCode: number, kind: PageKind, language: PageLanguage, consent: ConsentInfo, extraHeaders: Record<string, string> = {}): void {
+      const out = msg as unknown as Record<string, unknown>;
+      out.statusCode = statusCode;
+      out.headers = { ...PAGE_HEADERS, ...extraHeaders };
+      out.payload = renderPage(kind, pages[language], language);
+      out.consent = consent;
+    }
+
+    function refuse(msg: NodeMessageInFlow, send: Send, done: Done, statusCode: number, why: string, language: PageLanguage, kind: PageKind = 'invalid', extraHeaders: Record<string, string> = {}): void {
+      counts.refused++;
+      answer(msg, statusCode, kind, language, { status: 'refused', refused: why }, extraHeaders);
+      showStatus();
+      send(msg);
+      done();
+    }
+
+    function describe(outcome: SuppressionOutcome): ConsentInfo {
+      if (outcome.added) counts.suppressed++;
+      else counts.already++;
+      const { email, reason, campaign, list: listName, at } = outcome.record;
+      return { status: outcome.added ? 'suppressed' : 'alreadySuppressed', email, reason, campaign, list: listName, at };
+    }
+
+    /** A request from an HTTP In node: the unsubscribe link, clicked or one-click POSTed. */
+    function handleRequest(msg: NodeMessageInFlow, request: HttpRequest, send: Send, done: Done): void {
+      const headers = request.headers ?? {};
+      const query = request.query ?? {};
+      const language = pickLanguage(query.lang, headers['accept-language'], fallbackLanguage);
+      const method = typeof request.method === 'string' ? request.method.toUpperCase() : '';
+      if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+        return refuse(msg, send, done, 405, 'method', language, 'invalid', { Allow: 'GET, POST' });
+      }
+      if (!limiter.take()) {
+        return refuse(msg, send, done, 429, 'rateLimited', language, 'busy', { 'Retry-After': String(limiter.retryAfter()) });
+      }
+      const declared = Number(headers['content-length']);
+      if ((Number.isFinite(declared) && declared > MAX_BODY_BYTES) || bodySize(msg.payload) > MAX_BODY_BYTES) {
+        return refuse(msg, send, done, 413, 'tooLarge', language);
+      }
+      if (!secrets || !list) return refuse(msg, send, done, 503, 'unavailable', language, 'unavailable');
+      const body = method === 'POST' && msg.payload !== null && typeof msg.payload === 'object' ? (msg.payload as Record<string, unknown>) : {};
+      const token = query.token ?? body.token;
+      const verdict = verifyUnsubscribeToken(token, secrets);
+      if (!verdict.valid) {
+        // The same page for every refusal: nothing tells whether the address is known.
+        const statusCode = verdict.reason === 'forged' || verdict.reason === 'expired' ? 403 : 400;
+        return refuse(msg, send, done, statusCode, verdict.reason, language);
+      }
+      const { email, campaign, list: listName } = verdict.claims;
+      if (method !== 'POST' && confirmFirst) {
+        answer(msg, 200, 'confirm', language, { status: 'confirm', email, campaign, list: listName });
+        send(msg);
+        done();
+        return;
+      }
+      let recording: Promise<SuppressionOutcome>;
+      try {
+        recording = list.suppress({ email, reason: 'unsubscribe', campaign, list: listName });
+      } catch {
+        return refuse(msg, send, done, 400, 'malformed', language);
+      }
+      recording.then(
+        (outcome) => {
+          answer(msg, 200, 'done', language, describe(outcome));
+          showStatus();
+          send(msg);
+          done();
+        },
+        (err: unknown) => {
+          // Suppressed in memory (no email goes out from this process), but not on disk.
+          const error = localiseError(RED, 'suppress', err);
+          answer(msg, 500, 'unavailable', language, { status: 'failed', email, campaign, list: listName });
+          showError(node, error.message);
+          send(msg);
+          done(error);
+        },
+      );
+    }
+
+    /** `msg.payload = {email, reason, campaign, list}` from a flow: recorded as it is. */
+    function handleEvent(msg: NodeMessageInFlow, send: Send, done: Done): void {
+      const payload = msg.payload;
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+        const type = payload === null ? 'null' : Array.isArray(payload) ? 'array' : typeof payload;
+        throw new MarketingError('badEvent', `msg.payload must be an object {email, reason, campaign, list}, not ${type}`, { type });
+      }
+      const event = payload as Record<string, unknown>;
+      const request = {
+        email: event.email,
+        reason: event.reason ?? 'manual',
+        campaign: event.campaign,
+        list: event.list,
+      } as SuppressionRequest;
+      if (!list) throw listError ?? new MarketingError('suppressionOpen', 'The suppression list is not open yet', { path: DEFAULT_SUPPRESSION_FILE, message: 'not open' });
+      list.suppress(request).then(
+        (outcome) => {
+          const info = describe(outcome);
+          msg.payload = info;
+          (msg as unknown as { consent: ConsentInfo }).consent = info;
+          showStatus();
+          send(msg);
+          done();
+        },
+        (err: unknown) => {
+          const error = localiseError(RED, 'suppress', err);
+          showError(node, error.message);
+          done(error);
+        },
+      );
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (msg.topic === 'report' && !(msg as { req?: unknown }).req) {
+        void ready.then(
+          (opened) => {
+            msg.payload = { total: opened.size, byReason: opened.summarise(), run: { ...counts } };
+            send(msg);
+            done();
+          },
+          (err: Error) => done(err),
+        );
+        return;
+      }
+      // Wait for the list to load, so that a request at start is answered, not refused.
+      void ready.then(() => undefined, () => undefined).then(() => {
+        try {
+          const request = (msg as { req?: unknown }).req;
+          if (request !== null && typeof request === 'object') handleRequest(msg, request as HttpRequest, send, done);
+          else handleEvent(msg, send, done);
+        } catch (err) {
+          const error = localiseError(RED, 'suppress', err);
+          showError(node, error.message);
+          done(error);
+        }
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      void lease.release().catch((err: unknown) => node.warn(localiseError(RED, 'suppress', err).message)).then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('marketing-suppress', MarketingSuppressNode);
+};

@@ -1,0 +1,68 @@
+/**
+ * Example 05, "Unsubscribe link", in a real Node-RED process loaded from its JSON file: as
+ * imported it records nothing (every link is answered 503 until the configuration has an
+ * unsubscribe secret); once the secret is set through the Admin API, as the editor would, a
+ * mail program's one-click POST and a person's GET are answered in their language, and the
+ * suppression lands in the user directory's list.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
+import { signUnsubscribeToken } from '../../lib/consent/token';
+import { readExample, type FlowNode } from '../support/examples';
+import { startNodeRed, type RunningNodeRed } from '../support/node-red-process';
+
+const EXAMPLE = '05 - Unsubscribe link';
+const SECRET = 'example-05-secret-for-tests-0123';
+
+describe('example 05: unsubscribe link', function () {
+  this.timeout(120_000);
+  let userDir: string;
+  let red: RunningNodeRed;
+
+  before(async () => {
+    userDir = mkdtempSync(join(tmpdir(), 'marketing-example-05-'));
+    red = await startNodeRed({ userDir, linkPackage: true, flows: readExample(EXAMPLE) });
+    await red.waitForOutput(/Started flows/);
+  });
+  after(async () => {
+    await red?.stop();
+    rmSync(userDir, { recursive: true, force: true });
+  });
+
+  const token = (email: string) => signUnsubscribeToken({ email, campaign: 'spring', list: 'newsletter' }, SECRET);
+  const oneClick = (value: string) => fetch(new URL(`unsubscribe?token=${value}`, red.url), {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click',
+  });
+
+  it('records nothing as imported: every link is answered 503', async () => {
+    const answer = await oneClick(token('ann@example.com'));
+    assert.equal(answer.status, 503);
+    assert.match(await answer.text(), /not possible at the moment/);
+  });
+
+  it('with the secret set, records a one-click POST and answers a GET with a page in the contact\'s language', async () => {
+    const flows = (await (await fetch(new URL('flows', red.url))).json()) as FlowNode[];
+    const withSecret = flows.map((node) => (node.type === 'marketing-smtp' ? { ...node, credentials: { unsubscribeSecret: SECRET } } : node));
+    const deployed = await fetch(new URL('flows', red.url), {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(withSecret),
+    });
+    assert.equal(deployed.status, 204, await deployed.text());
+    await red.waitForOutput(/Started flows[\s\S]*Started flows/);
+
+    const done = await oneClick(token('ann@example.com'));
+    assert.equal(done.status, 200);
+    assert.match(await done.text(), /You are unsubscribed/);
+    const page = await fetch(new URL(`unsubscribe?token=${token('li@example.cn')}&lang=zh`, red.url));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html lang="zh-CN">[\s\S]*<button type="submit">退订<\/button>/);
+    const forged = await oneClick(signUnsubscribeToken({ email: 'bob@example.com', campaign: 'spring', list: '' }, 'not the secret of this flow'));
+    assert.equal(forged.status, 403);
+
+    const lines = readFileSync(join(userDir, DEFAULT_SUPPRESSION_FILE), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1, 'only the one-click POST was recorded');
+    assert.match(lines[0], /"email":"ann@example\.com","reason":"unsubscribe".*"campaign":"spring","list":"newsletter"/);
+  });
+});

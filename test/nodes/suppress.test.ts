@@ -1,0 +1,230 @@
+/**
+ * marketing-suppress in the real Node-RED runtime, behind Node-RED's own HTTP In and HTTP
+ * Response nodes served on a loopback port: the one-click POST, the browser GET and its
+ * confirmation page in both languages, refusals of forged, expired and malformed links,
+ * oversized and flooding requests, and suppressions fed by a flow.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { NodeAPI } from 'node-red';
+import suppressNode from '../../nodes/suppress/suppress';
+import smtpNode from '../../nodes/smtp/smtp';
+import { SuppressionList, DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
+import { signUnsubscribeToken } from '../../lib/consent/token';
+import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
+import { makeUserDir, removeUserDir, SMTP_DEFAULTS } from '../support/send-email-flow';
+
+const SECRET = 'a random secret of 32 characters';
+const OLD_SECRET = 'the secret before the rotation!';
+const DAY = 24 * 60 * 60 * 1000;
+
+const httpInNode = createRequire(require.resolve('node-red'))('@node-red/nodes/core/network/21-httpin.js') as unknown;
+
+interface Answer { status: number; text: string; headers: Headers }
+
+function suppressFlow(suppress: Record<string, unknown> = {}): TestFlow {
+  return [
+    { id: 'tab', type: 'tab', label: 'consent' },
+    { id: 'smtp-server', type: 'marketing-smtp', name: '', ...SMTP_DEFAULTS, transport: 'outbox', unsubscribeGraceDays: 30 },
+    { id: 'get', type: 'http in', z: 'tab', x: 100, y: 20, url: '/unsubscribe', method: 'get', wires: [['suppress']] },
+    { id: 'post', type: 'http in', z: 'tab', x: 100, y: 60, url: '/unsubscribe', method: 'post', wires: [['suppress']] },
+    { id: 'suppress', type: 'marketing-suppress', z: 'tab', x: 300, y: 40, name: '', smtp: 'smtp-server', getAction: 'confirm', language: 'en', rateLimit: 0, ...suppress, wires: [['response', 'out']] },
+    { id: 'response', type: 'http response', z: 'tab', x: 500, y: 40 },
+    { id: 'out', type: 'helper', z: 'tab', x: 500, y: 80 },
+    { id: 'catch-all', type: 'catch', z: 'tab', x: 100, y: 100, scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab', x: 300, y: 100 },
+  ];
+}
+
+describe('marketing-suppress', function () {
+  let userDir: string;
+  let web: Server | undefined;
+  let base: string;
+  let httpNode: ((req: unknown, res: unknown) => void) | undefined;
+  /** A node module that keeps the runtime's httpNode app, to serve it on a port of the test's own. */
+  const captureHttpNode = (RED: NodeAPI) => {
+    httpNode = RED.httpNode as unknown as (req: unknown, res: unknown) => void;
+  };
+
+  before(startServer);
+  after(stopServer);
+  beforeEach(() => {
+    userDir = makeUserDir();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await new Promise<void>((resolve) => (web ? web.close(() => resolve()) : resolve()));
+    web = undefined;
+    removeUserDir(userDir);
+  });
+
+  async function deploy(suppress: Record<string, unknown> = {}, credentials: Record<string, unknown> = { unsubscribeSecret: SECRET }) {
+    const flow = suppressFlow(suppress);
+    await helper.load([captureHttpNode, httpInNode, smtpNode, suppressNode], flow, { 'smtp-server': credentials });
+    web = createServer((req, res) => (httpNode as (req: unknown, res: unknown) => void)(req, res));
+    await new Promise<void>((resolve) => (web as Server).listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(web.address() as { port: number }).port}`;
+    return { out: collect('out'), caught: collect('caught') };
+  }
+
+  async function request(path: string, init: RequestInit = {}): Promise<Answer> {
+    const response = await fetch(`${base}${path}`, init);
+    return { status: response.status, text: await response.text(), headers: response.headers };
+  }
+
+  const oneClick = (token: string, extra: RequestInit = {}) => request(`/unsubscribe?token=${token}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+    ...extra,
+  });
+
+  async function suppressionFile(): Promise<SuppressionList> {
+    await helper.unload();
+    return SuppressionList.open(join(userDir, DEFAULT_SUPPRESSION_FILE));
+  }
+
+  it('records a one-click POST with the token\'s campaign and list, once however often it comes', async () => {
+    const { out } = await deploy();
+    const token = signUnsubscribeToken({ email: 'Ann@Example.com', campaign: 'spring', list: 'newsletter' }, SECRET);
+    const first = await oneClick(token);
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/);
+    assert.equal(first.headers.get('cache-control'), 'no-store');
+    assert.equal(first.headers.get('referrer-policy'), 'no-referrer');
+    assert.match(first.text, /<h1>You are unsubscribed<\/h1>/);
+    const again = await oneClick(token);
+    assert.equal(again.status, 200);
+    assert.equal(again.text, first.text, 'the same answer');
+    await waitUntil(() => out.length === 2, 5000, 'two outputs');
+    const consents = out.map((msg) => (msg as unknown as { consent: Record<string, unknown> }).consent);
+    assert.equal(consents[0].status, 'suppressed');
+    assert.equal(consents[1].status, 'alreadySuppressed');
+    assert.deepEqual({ ...consents[0], at: undefined }, { status: 'suppressed', email: 'ann@example.com', reason: 'unsubscribe', campaign: 'spring', list: 'newsletter', at: undefined });
+    const list = await suppressionFile();
+    assert.equal(list.size, 1);
+    assert.equal(list.lookup('ann@example.com')?.reason, 'unsubscribe');
+    assert.equal(list.lookup('ann@example.com')?.campaign, 'spring');
+    await list.close();
+    assert.equal(readFileSync(join(userDir, DEFAULT_SUPPRESSION_FILE), 'utf8').trim().split('\n').length, 1);
+  });
+
+  it('answers a GET with a confirmation page in the contact\'s language, whose button POSTs back; nothing recorded until then', async () => {
+    await deploy();
+    const token = signUnsubscribeToken({ email: 'li@example.cn', campaign: 'spring', list: '' }, SECRET);
+    const english = await request(`/unsubscribe?token=${token}`);
+    assert.equal(english.status, 200);
+    assert.match(english.text, /<html lang="en">/);
+    assert.match(english.text, /<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe<\/button><\/form>/);
+    const chinese = await request(`/unsubscribe?token=${token}&lang=zh`);
+    assert.match(chinese.text, /<html lang="zh-CN">/);
+    assert.match(chinese.text, /<h1>退订<\/h1>/);
+    assert.match(chinese.text, /您确定不再接收这些邮件吗？/);
+    const byBrowser = await request(`/unsubscribe?token=${token}`, { headers: { 'Accept-Language': 'fr-FR, zh-CN;q=0.8, en;q=0.5' } });
+    assert.match(byBrowser.text, /<html lang="zh-CN">/);
+    // The button: a form POST to the same URL, as a browser sends it.
+    const done = await request(`/unsubscribe?token=${token}&lang=zh`, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click',
+    });
+    assert.equal(done.status, 200);
+    assert.match(done.text, /<h1>您已退订<\/h1>/);
+    const list = await suppressionFile();
+    assert.equal(list.size, 1);
+    await list.close();
+  });
+
+  it('unsubscribes on the GET itself when told to', async () => {
+    const { out } = await deploy({ getAction: 'unsubscribe', language: 'zh' });
+    const answer = await request(`/unsubscribe?token=${signUnsubscribeToken({ email: 'bob@example.com', campaign: 'c', list: '' }, SECRET)}`);
+    assert.equal(answer.status, 200);
+    assert.match(answer.text, /<h1>您已退订<\/h1>/, 'the configured language when neither link nor browser names one');
+    await waitUntil(() => out.length === 1, 5000, 'output');
+    assert.equal((out[0] as unknown as { consent: { status: string } }).consent.status, 'suppressed');
+  });
+
+  it('refuses forged, foreign, expired and malformed tokens with one page that names no address, and records nothing', async () => {
+    const { out } = await deploy({}, { unsubscribeSecret: SECRET, previousUnsubscribeSecret: OLD_SECRET });
+    const claims = { email: 'carol@example.com', campaign: 'spring', list: '' };
+    const good = signUnsubscribeToken(claims, SECRET);
+    const [payload] = good.split('.');
+    const other = Buffer.from(JSON.stringify([1, 'dave@example.com', 'spring', '', Math.floor(Date.now() / 1000)])).toString('base64url');
+    const cases: Array<[string, number, string]> = [
+      [signUnsubscribeToken(claims, 'somebody else\'s secret'), 403, 'forged'],
+      [`${other}.${good.split('.')[1]}`, 403, 'forged'],
+      [`${payload}.${'A'.repeat(43)}`, 403, 'forged'],
+      [signUnsubscribeToken(claims, OLD_SECRET, Date.now() - 31 * DAY), 403, 'expired'],
+      ['not-a-token', 400, 'malformed'],
+      ['', 400, 'malformed'],
+      ['a'.repeat(2000), 400, 'tooLong'],
+    ];
+    const pages = new Set<string>();
+    for (const [token, status, why] of cases) {
+      const answer = await oneClick(encodeURIComponent(token));
+      assert.equal(answer.status, status, why);
+      assert.ok(!answer.text.includes('carol') && !answer.text.includes('dave'), 'no address in the page');
+      pages.add(answer.text);
+    }
+    assert.equal(pages.size, 1, 'one page for every refusal');
+    const repeated = await request(`/unsubscribe?token=${good}&token=${good}`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    assert.equal(repeated.status, 400, 'a token given twice');
+    await waitUntil(() => out.length === cases.length + 1, 5000, 'outputs');
+    assert.deepEqual(out.map((msg) => (msg as unknown as { consent: { refused: string } }).consent.refused), [...cases.map(([, , why]) => why), 'malformed']);
+    // The previous secret within its grace period still works.
+    assert.equal((await oneClick(signUnsubscribeToken(claims, OLD_SECRET, Date.now() - 29 * DAY))).status, 200);
+    const list = await suppressionFile();
+    assert.deepEqual([list.size, list.has('carol@example.com'), list.has('dave@example.com')], [1, true, false]);
+    await list.close();
+  });
+
+  it('refuses oversized requests (413) and a flood beyond the rate limit (429 with Retry-After)', async () => {
+    await deploy({ rateLimit: 5 });
+    const token = signUnsubscribeToken({ email: 'eve@example.com', campaign: 'c', list: '' }, SECRET);
+    const big = await oneClick(token, { body: `List-Unsubscribe=One-Click&padding=${'x'.repeat(5000)}` });
+    assert.equal(big.status, 413);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => request(`/unsubscribe?token=${token}`)));
+    const statuses = answers.map((answer) => answer.status);
+    assert.ok(statuses.filter((status) => status === 429).length >= 20, statuses.join(' '));
+    const limited = answers.find((answer) => answer.status === 429) as Answer;
+    assert.match(limited.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+    assert.match(limited.text, /Too many requests/);
+    const list = await suppressionFile();
+    assert.equal(list.size, 0, 'the oversized one-click was not recorded');
+    await list.close();
+  });
+
+  it('answers 503 to every link while no unsubscribe secret is set, and says why at deploy', async () => {
+    await deploy({}, {});
+    const answer = await oneClick(signUnsubscribeToken({ email: 'fay@example.com', campaign: 'c', list: '' }, SECRET));
+    assert.equal(answer.status, 503);
+    assert.match(answer.text, /not possible at the moment/);
+    const logged = helper.log().args.map(([event]) => event as { type?: string; msg?: unknown });
+    assert.ok(logged.some((event) => event.type === 'marketing-suppress' && String(event.msg).includes('suppress.errors.noSecret')));
+  });
+
+  it('records a suppression fed by a flow, with any of the four reasons, and refuses a bad one with a clear error', async () => {
+    const { out, caught } = await deploy();
+    const node = helper.getNode('suppress');
+    node.receive({ payload: { email: 'Gus@Example.com' } } as never);
+    node.receive({ payload: { email: 'hal@example.com', reason: 'hardBounce', campaign: 'spring' } } as never);
+    node.receive({ payload: { email: 'ivy@example.com', reason: 'complaint', campaign: 'spring', list: 'newsletter' } } as never);
+    node.receive({ payload: { email: 'gus@example.com', reason: 'complaint' } } as never);
+    await waitUntil(() => out.length === 4, 5000, 'four outputs');
+    const results = out.map((msg) => msg.payload as { email: string; status: string; reason: string });
+    // Outputs come as each write completes: in any order.
+    assert.deepEqual(results.map(({ email, status, reason }) => `${email} ${status} ${reason}`).sort(), [
+      'gus@example.com alreadySuppressed manual', 'gus@example.com suppressed manual', 'hal@example.com suppressed hardBounce', 'ivy@example.com suppressed complaint',
+    ]);
+    node.receive({ payload: { email: 'not an address' } } as never);
+    node.receive({ payload: { email: 'jo@example.com', reason: 'bored' } } as never);
+    node.receive({ payload: 'jo@example.com' } as never);
+    await waitUntil(() => caught.length === 3, 5000, 'three errors');
+    assert.deepEqual(caught.map((msg) => (msg as unknown as { error: { code?: string } }).error.code), ['badSuppression', 'badSuppression', 'badEvent']);
+    assert.equal(out.length, 4, 'nothing sent on for bad input');
+    node.receive({ topic: 'report' } as never);
+    await waitUntil(() => out.length === 5, 5000, 'the report');
+    assert.deepEqual(out[4].payload, { total: 3, byReason: { unsubscribe: 0, hardBounce: 1, complaint: 1, manual: 1 }, run: { suppressed: 3, already: 1, refused: 0 } });
+  });
+});
