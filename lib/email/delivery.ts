@@ -19,6 +19,11 @@
  * - The server is down (the transport's circuit breaker): messages wait for the breaker's
  *   probe instead of spending their own attempts, and fail together, `serverDown`, when their
  *   retry window (counted from when they were handed over) ends.
+ *
+ * A recipient on the suppression list (`isSuppressed`) is not sent to: checked when the
+ * message is handed over and again before every attempt, so that an unsubscribe recorded
+ * while the message waited in the queue or for a retry still stops it. Stopped after its
+ * attempt record, the message gets a `failed` record with reason `suppressed`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SendMailOptions } from 'nodemailer';
@@ -37,7 +42,8 @@ export interface DeliveryJob {
 export type DeliveryOutcome =
   | { status: 'sent'; receipt: DeliveryReceipt; attempts: number; ledgerError?: MarketingError }
   | { status: 'duplicate'; reason: DuplicateReason; entry?: LedgerEntry }
-  | { status: 'failed'; error: MarketingError; attempts: number; messageId?: string };
+  | { status: 'failed'; error: MarketingError; attempts: number; messageId?: string }
+  | { status: 'suppressed'; attempts: number };
 
 export interface DeliveryOptions {
   transport: MailTransport;
@@ -46,6 +52,8 @@ export interface DeliveryOptions {
   retry: RetryPolicy;
   /** Send again a message whose earlier attempt has no recorded outcome (a crash mid-send). */
   resendInterrupted: boolean;
+  /** Whether a (normalised) recipient is on the suppression list: never sent to. */
+  isSuppressed?: (to: string) => boolean;
   random?: () => number;
 }
 
@@ -99,6 +107,7 @@ export class EmailDelivery {
   deliver(job: DeliveryJob): Promise<DeliveryOutcome> {
     if (this.closing) return Promise.resolve({ status: 'failed', error: stoppedError(), attempts: 0 });
     const { ledger, resendInterrupted } = this.options;
+    if (this.options.isSuppressed?.(job.to)) return Promise.resolve({ status: 'suppressed', attempts: 0 });
     if (ledger) {
       const verdict = ledger.reserve(job.campaign, job.to, resendInterrupted);
       if (!verdict.send) return Promise.resolve({ status: 'duplicate', reason: verdict.reason, entry: verdict.entry });
@@ -140,6 +149,10 @@ export class EmailDelivery {
     let permit = breaker ? await breaker.permit(deadline, this.stopping.signal) : 'go';
     if (permit === 'stopped') return this.fail(job, stoppedError(), 0, givePlace, { record: false });
     if (permit === 'expired') return this.fail(job, serverDownError(breaker?.lastError ?? '', retry.maxElapsedMs), 0, givePlace, { record: true });
+    if (this.options.isSuppressed?.(job.to)) {
+      if (permit === 'probe') breaker?.record(false, true);
+      return { status: 'suppressed', attempts: 0 };
+    }
     if (ledger) {
       try {
         await this.record(job, { state: 'attempt' });
@@ -161,6 +174,12 @@ export class EmailDelivery {
       if (this.closing) {
         if (permit === 'probe') breaker?.record(false, true);
         return this.fail(job, stoppedError(), attempt - 1, givePlace, { record: true, maybeDelivered });
+      }
+      if (this.options.isSuppressed?.(job.to)) {
+        if (permit === 'probe') breaker?.record(false, true);
+        givePlace();
+        await this.record(job, { state: 'failed', reason: 'suppressed', attempts: attempt - 1 }).catch(() => undefined);
+        return { status: 'suppressed', attempts: attempt - 1 };
       }
       let receipt: DeliveryReceipt;
       try {

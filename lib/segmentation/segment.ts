@@ -1,6 +1,6 @@
 /**
- * Segmentation of a contact list: consent and hygiene first (opted out, invalid address,
- * duplicate), optional RFM scoring, then named segments tested in order. Everything that
+ * Segmentation of a contact list: consent and hygiene first (opted out, suppressed, invalid
+ * address, duplicate), optional RFM scoring, then named segments tested in order. Everything that
  * can be decided from the configuration is decided once, in `compileSegmentRules`, so that
  * a bad configuration fails at deploy time rather than on the first list.
  */
@@ -28,7 +28,7 @@ export interface SegmentationConfig {
 }
 
 /** Why a contact reached no segment, in the order the checks run. */
-export const NOT_TARGETED_REASONS = ['notAContact', 'optedOut', 'invalidEmail', 'duplicate', 'noSegment'] as const;
+export const NOT_TARGETED_REASONS = ['notAContact', 'optedOut', 'suppressed', 'invalidEmail', 'duplicate', 'noSegment'] as const;
 export type NotTargetedReason = (typeof NOT_TARGETED_REASONS)[number];
 
 /** Contacts that reached no segment, in input order, with the reason of each (same index). */
@@ -42,6 +42,11 @@ export interface SegmentationOptions {
   now?: number;
   /** Keep the not-targeted contacts with their reason (counts are always kept). */
   keepNotTargeted?: boolean;
+  /**
+   * Whether a (normalised, valid) address is on the suppression list (lib/consent/suppression.ts):
+   * such a contact is not targeted, reason `suppressed`. Needs the address field.
+   */
+  isSuppressed?: (address: string) => boolean;
 }
 
 export interface SegmentationResult {
@@ -100,7 +105,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   const scoreRfm = config.rfm ? compileRfmScoring(checkRfmFields(config.rfm)) : undefined;
 
   /** Consent and address checks: why each item is not targeted, or `undefined` while it still may be. */
-  function hygiene(contacts: readonly unknown[]): (NotTargetedReason | undefined)[] {
+  function hygiene(contacts: readonly unknown[], isSuppressed: ((address: string) => boolean) | undefined): (NotTargetedReason | undefined)[] {
     /** Each contact's valid address as de-duplication compares it. */
     const addresses: (string | undefined)[] = [];
     const optedOutAddresses = new Set<string>();
@@ -116,6 +121,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         if (address !== undefined) optedOutAddresses.add(address);
         return 'optedOut';
       }
+      if (address !== undefined && isSuppressed?.(address)) return 'suppressed';
       return readEmail && address === undefined ? 'invalidEmail' : undefined;
     });
     if (!dedupe && optedOutAddresses.size === 0) return reasons;
@@ -129,7 +135,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       // An address opted out in any record is opted out in all of them, earlier ones too;
       // otherwise the first record of an address is the one kept.
       if (optedOutAddresses.has(address)) reasons[i] = 'optedOut';
-      else if (!dedupe) return;
+      else if (reasons[i] === 'suppressed' || !dedupe) return;
       else if (kept.has(address)) reasons[i] = 'duplicate';
       else kept.add(address);
     });
@@ -139,7 +145,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   function segment(contacts: readonly unknown[], options: SegmentationOptions = {}): SegmentationResult {
     const now = options.now ?? Date.now();
     const keep = options.keepNotTargeted === true;
-    const reasons = hygiene(contacts);
+    const reasons = hygiene(contacts, options.isSuppressed);
     // Scores rank every contact of the list, so they are all set before any rule reads `rfm`.
     const rfm = scoreRfm?.(contacts);
     const lists: Contact[][] = segments.map(() => []);

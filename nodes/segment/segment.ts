@@ -3,7 +3,9 @@
  * "not targeted" output. The rules, consent and RFM logic live in lib/segmentation/segment.ts; this file
  * adapts it to Node-RED: configuration, messages, status, errors and the input contract.
  */
+import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { acquireSuppressionList, DEFAULT_SUPPRESSION_FILE, type SuppressionList } from '../../lib/consent/suppression';
 import { isContact } from '../../lib/segmentation/contacts';
 import { MarketingError } from '../../lib/errors';
 import {
@@ -11,7 +13,7 @@ import {
   type SegmentationResult,
 } from '../../lib/segmentation/segment';
 import { toTime } from '../../lib/segmentation/values';
-import { localiseError, showError } from '../common';
+import { localiseError, showError, userDirectory } from '../common';
 
 interface SegmentNodeDef extends NodeDef {
   segments?: SegmentDefinition[];
@@ -59,6 +61,15 @@ export = function (RED: NodeAPI) {
     const notTargetedOutput = config.notTargetedOutput !== false;
     /** Sending runs in progress, stopped when the node closes. */
     const running = new Set<() => void>();
+    // The suppression list (marketing-suppress): its addresses are not targeted, reason `suppressed`.
+    const suppressionLease = acquireSuppressionList(join(userDirectory(RED), DEFAULT_SUPPRESSION_FILE));
+    const suppression: Promise<SuppressionList> = suppressionLease.list.catch((err: unknown) => {
+      const error = localiseError(RED, 'segment', err);
+      node.error(error);
+      showError(node, error.message);
+      throw error;
+    });
+    suppression.catch(() => undefined);
 
     let segmenter: Segmenter | undefined;
     let compileError: Error | undefined;
@@ -218,6 +229,11 @@ export = function (RED: NodeAPI) {
         done(compileError);
         return;
       }
+      // Lists wait for the suppression list to load; without it, nobody is targeted.
+      suppression.then((list) => segmentAndSend(segmenter as Segmenter, list, msg, send, done), (err: Error) => done(err));
+    });
+
+    function segmentAndSend(segmenter: Segmenter, list: SuppressionList, msg: NodeMessageInFlow, send: Send, done: Done): void {
       try {
         const payload = msg.payload;
         if (!Array.isArray(payload) && !isContact(payload)) {
@@ -228,6 +244,7 @@ export = function (RED: NodeAPI) {
         const result = segmenter.segment(contacts, {
           now: referenceTimeOf(msg),
           keepNotTargeted: notTargetedOutput && isWired(segmenter.names.length),
+          isSuppressed: list.size > 0 ? (address) => list.has(address) : undefined,
         });
         showCounts(segmenter.names, result);
         const messages = outputMode === 'segment'
@@ -239,11 +256,11 @@ export = function (RED: NodeAPI) {
         showError(node, error.message);
         done(error);
       }
-    });
+    }
 
     node.on('close', (_removed: boolean, done: () => void) => {
       for (const stop of [...running]) stop();
-      done();
+      void suppressionLease.release().catch(() => undefined).then(() => done());
     });
   }
 

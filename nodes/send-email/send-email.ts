@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { acquireSuppressionList, DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
 import { signUnsubscribeToken } from '../../lib/consent/token';
 import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose';
 import { EmailDelivery, type DeliveryOutcome } from '../../lib/email/delivery';
@@ -127,8 +128,16 @@ export = function (RED: NodeAPI) {
       }
       const lease = useLedger ? acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE)) : undefined;
       void lease?.ledger.then((ledger) => (openLedger = ledger), () => undefined);
-      const delivery = (lease?.ledger ?? Promise.resolve(undefined)).then(
-        (ledger) => new EmailDelivery({ transport, ledger, retry, resendInterrupted: config.afterInterruption === 'resend' }),
+      // Every send-email node honours the suppression list (marketing-suppress), ledger or not.
+      const suppressionLease = acquireSuppressionList(join(userDirectory(RED), DEFAULT_SUPPRESSION_FILE));
+      const delivery = Promise.all([lease?.ledger ?? Promise.resolve(undefined), suppressionLease.list]).then(
+        ([ledger, suppression]) => new EmailDelivery({
+          transport,
+          ledger,
+          retry,
+          resendInterrupted: config.afterInterruption === 'resend',
+          isSuppressed: (to) => suppression.has(to),
+        }),
         (err: unknown) => {
           throw localiseError(RED, 'send-email', err);
         },
@@ -141,7 +150,8 @@ export = function (RED: NodeAPI) {
         close: () => delivery
           .then((ready) => ready.close(), () => undefined)
           .then(() => ownTransport?.close())
-          .then(() => lease?.release()),
+          .then(() => lease?.release())
+          .then(() => suppressionLease.release()),
       };
     }
 
@@ -240,6 +250,8 @@ export = function (RED: NodeAPI) {
           const email: EmailInfo = { status: 'sent', messageId, accepted, rejected, response, attempts: outcome.attempts, ...base };
           return { email, error: outcome.ledgerError && localiseError(RED, 'send-email', outcome.ledgerError) };
         }
+        case 'suppressed':
+          return { email: { status: 'skipped', reason: 'suppressed', ...base } };
         case 'duplicate': {
           const email: EmailInfo = { status: 'duplicate', reason: outcome.reason, ...base };
           if (outcome.entry) {

@@ -58,6 +58,32 @@ describe('lib/email/delivery', () => {
     assert.equal(lines[1].attempts, 1);
   });
 
+  it('never sends to a suppressed address: not at hand-over, and not on a retry after it was suppressed', async () => {
+    const suppressed = new Set(['bob@example.com']);
+    // Carol is greylisted once; she unsubscribes while her retry waits.
+    server = await startTestSmtpServer({
+      behaviour: {
+        onRcpt: (to, offer) => {
+          if (to !== 'carol@example.com' || offer > 1) return undefined;
+          suppressed.add('carol@example.com');
+          return { code: 451, message: 'Greylisted, try later' };
+        },
+      },
+    });
+    transport = createSmtpTransport({
+      host: '127.0.0.1', port: server.port, security: 'none', rejectUnauthorized: true, maxConnections: 1, rateLimit: 0, timeoutMs: 2000, closeGraceMs: 2000,
+    });
+    ledger = await SendLedger.open(join(dir, 'ledger.log'));
+    const delivery = new EmailDelivery({ transport, ledger, retry: fastRetry, resendInterrupted: false, isSuppressed: (to) => suppressed.has(to) });
+    const [ann, bob, carol] = await Promise.all(['ann@example.com', 'bob@example.com', 'carol@example.com'].map((to) => delivery.deliver(job(to))));
+    assert.equal(ann.status, 'sent');
+    assert.deepEqual(bob, { status: 'suppressed', attempts: 0 });
+    assert.deepEqual(carol, { status: 'suppressed', attempts: 1 });
+    assert.equal(server.receivedCount('carol@example.com'), 0);
+    assert.equal(ledger.lookup('spring', 'bob@example.com'), undefined, 'nothing recorded for a message never attempted');
+    assert.deepEqual([ledger.lookup('spring', 'carol@example.com')?.state, ledger.lookup('spring', 'carol@example.com')?.reason], ['failed', 'suppressed']);
+  });
+
   it('retries deferrals with backoff and reports the attempts', async () => {
     const delivery = await setUp({ onRcpt: (_to, offer) => (offer <= 2 ? { code: 451, message: 'Greylisted, try later' } : undefined) });
     const outcome = await delivery.deliver(job('grey@example.com'));

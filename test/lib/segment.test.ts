@@ -28,7 +28,26 @@ describe('lib/segmentation/segment', () => {
     assert.deepEqual(result.segments.map(ids), [[1], [2]]);
     assert.deepEqual(ids(result.notTargeted.contacts), [3, 4, 5, 6, undefined, 8, 9]);
     assert.deepEqual(result.notTargeted.reasons, ['duplicate', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
-    assert.deepEqual(result.notTargetedCounts, { notAContact: 1, optedOut: 3, invalidEmail: 1, duplicate: 1, noSegment: 1 });
+    assert.deepEqual(result.notTargetedCounts, { notAContact: 1, optedOut: 3, suppressed: 0, invalidEmail: 1, duplicate: 1, noSegment: 1 });
+  });
+
+  it('keeps suppressed addresses out, every record of them, with reason suppressed', () => {
+    const suppressed = new Set(['ann@example.com', 'bob@example.com', 'dora@example.com']);
+    const asked: string[] = [];
+    const result = compileSegmentRules({ segments }).segment(contacts(), {
+      now: NOW,
+      keepNotTargeted: true,
+      isSuppressed: (address) => {
+        asked.push(address);
+        return suppressed.has(address);
+      },
+    });
+    assert.deepEqual(result.segments.map(ids), [[], []]);
+    assert.deepEqual(ids(result.notTargeted.contacts), [1, 2, 3, 4, 5, 6, undefined, 8, 9]);
+    // An opt-out still reads as an opt-out; the duplicate of a suppressed address is suppressed too.
+    assert.deepEqual(result.notTargeted.reasons, ['suppressed', 'suppressed', 'suppressed', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
+    assert.equal(result.notTargetedCounts.suppressed, 3);
+    assert.ok(asked.every((address) => address === address.trim().toLowerCase()), 'asked with normalised addresses');
   });
 
   it('routes to every matching segment, copying the contact for the second segment on', () => {

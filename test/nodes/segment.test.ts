@@ -3,7 +3,10 @@
  * Join, Catch and Complete nodes as the peers a user would wire to it.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import segmentNode from '../../nodes/segment/segment';
 
@@ -15,6 +18,7 @@ interface TestNode {
 
 interface TestHelper {
   init(runtimePath: string): void;
+  settings(settings: object): void;
   load(nodes: unknown[], flow: object[]): Promise<void>;
   unload(): Promise<void>;
   getNode(id: string): TestNode;
@@ -74,6 +78,13 @@ function segmentFlow(config: object, outputs: number, wire: (port: number) => st
 
 describe('marketing-segment node', function () {
   this.timeout(20000);
+  // The node reads the suppression list in the Node-RED user directory: a fresh one, empty.
+  let userDir: string;
+  before(() => {
+    userDir = mkdtempSync(join(tmpdir(), 'marketing-segment-'));
+    helper.settings({ userDir });
+  });
+  after(() => rmSync(userDir, { recursive: true, force: true }));
   afterEach(async () => {
     await helper.unload();
   });

@@ -1,0 +1,139 @@
+/**
+ * Everyone honours the suppression list: marketing-suppress, marketing-segment and
+ * marketing-send-email deployed together in the real runtime, sending to a real SMTP server
+ * on loopback. Suppressed contacts leave the segment node on "not targeted" with reason
+ * `suppressed`; the send node never mails a suppressed address, even when the flow bypasses
+ * the segment node or the unsubscribe comes while the message waits in the queue.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import segmentNode from '../../nodes/segment/segment';
+import sendEmailNode from '../../nodes/send-email/send-email';
+import smtpNode from '../../nodes/smtp/smtp';
+import suppressNode from '../../nodes/suppress/suppress';
+import { DEFAULT_SUPPRESSION_FILE, SuppressionList } from '../../lib/consent/suppression';
+import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
+import { makeUserDir, removeUserDir, SEND_DEFAULTS, SMTP_DEFAULTS, type EmailResult } from '../support/send-email-flow';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
+
+type Msg = Record<string, unknown> & { payload?: unknown; segment?: { name: string; reason?: string }; email?: EmailResult['email'] };
+
+function consentFlow(send: Record<string, unknown>, smtp: Record<string, unknown>): TestFlow {
+  return [
+    { id: 'tab', type: 'tab', label: 'campaign' },
+    { id: 'smtp-server', type: 'marketing-smtp', name: '', ...SMTP_DEFAULTS, ...smtp },
+    { id: 'suppress', type: 'marketing-suppress', z: 'tab', x: 100, y: 20, smtp: '', wires: [['recorded']] },
+    { id: 'recorded', type: 'helper', z: 'tab', x: 300, y: 20 },
+    {
+      id: 'segment', type: 'marketing-segment', z: 'tab', x: 100, y: 80, segments: [{ name: 'everyone', join: 'all', rules: [] }],
+      outputMode: 'each', notTargetedOutput: true, outputs: 2, wires: [['targeted', 'send'], ['notTargeted']],
+    },
+    { id: 'targeted', type: 'helper', z: 'tab', x: 300, y: 60 },
+    { id: 'notTargeted', type: 'helper', z: 'tab', x: 300, y: 100 },
+    { id: 'send', type: 'marketing-send-email', z: 'tab', x: 500, y: 80, name: '', ...SEND_DEFAULTS, smtp: 'smtp-server', ...send, wires: [['sent'], ['notSent']] },
+    { id: 'sent', type: 'helper', z: 'tab', x: 700, y: 60 },
+    { id: 'notSent', type: 'helper', z: 'tab', x: 700, y: 100 },
+  ];
+}
+
+describe('the suppression list, honoured by the segment and send-email nodes', function () {
+  let server: TestSmtpServer;
+  let userDir: string;
+
+  before(startServer);
+  after(stopServer);
+  afterEach(async () => {
+    await helper.unload();
+    await server?.close();
+    removeUserDir(userDir);
+  });
+
+  async function deploy(send: Record<string, unknown> = {}, smtp: Record<string, unknown> = {}) {
+    userDir = makeUserDir();
+    await helper.load([suppressNode, segmentNode, sendEmailNode, smtpNode], consentFlow(send, { port: server.port, ...smtp }));
+    return {
+      recorded: collect('recorded') as unknown as Msg[],
+      targeted: collect('targeted') as unknown as Msg[],
+      notTargeted: collect('notTargeted') as unknown as Msg[],
+      sent: collect('sent') as unknown as Msg[],
+      notSent: collect('notSent') as unknown as Msg[],
+    };
+  }
+
+  async function suppress(outputs: { recorded: Msg[] }, events: Array<Record<string, unknown>>): Promise<void> {
+    const before = outputs.recorded.length;
+    for (const payload of events) helper.getNode('suppress').receive({ payload } as never);
+    await waitUntil(() => outputs.recorded.length === before + events.length, 5000, 'suppressions recorded');
+  }
+
+  it('keeps suppressed contacts out of every segment, reason suppressed, every record of the address', async () => {
+    server = await startTestSmtpServer();
+    const out = await deploy();
+    await suppress(out, [
+      { email: 'bob@example.com', reason: 'unsubscribe', campaign: 'winter' },
+      { email: 'cy@example.com', reason: 'hardBounce' },
+      { email: 'di@example.com', reason: 'complaint' },
+    ]);
+    helper.getNode('segment').receive({ payload: [
+      { id: 1, email: 'ann@example.com' },
+      { id: 2, email: 'Bob@Example.com' },
+      { id: 3, email: 'cy@example.com' },
+      { id: 4, email: ' BOB@example.com ' },
+      { id: 5, email: 'di@example.com', unsubscribed: true },
+      { id: 6, email: 'eve@example.com' },
+    ] } as never);
+    await waitUntil(() => out.targeted.length === 2 && out.notTargeted.length === 4 && out.sent.length === 2, 10_000, 'segmented and sent');
+    assert.deepEqual(out.targeted.map((msg) => (msg.payload as { id: number }).id), [1, 6]);
+    assert.deepEqual(out.notTargeted.map((msg) => [(msg.payload as { id: number }).id, msg.segment?.reason]),
+      [[2, 'suppressed'], [3, 'suppressed'], [4, 'suppressed'], [5, 'optedOut']]);
+    assert.deepEqual(server.accepted.map((mail) => mail.to[0]).sort(), ['ann@example.com', 'eve@example.com']);
+  });
+
+  it('never mails a suppressed address fed straight to the send node, with the ledger on or off', async () => {
+    for (const ledger of [true, false]) {
+      server = await startTestSmtpServer();
+      const out = await deploy({ ledger });
+      await suppress(out, [{ email: 'Bob@Example.com', reason: 'manual' }]);
+      for (const email of ['ann@example.com', 'bob@example.com', ' BOB@EXAMPLE.COM', 'cy@example.com']) {
+        helper.getNode('send').receive({ contact: { email }, payload: 'Hello' } as never);
+      }
+      helper.getNode('send').receive({ to: 'bob@example.com', payload: 'no contact, msg.to' } as never);
+      await waitUntil(() => out.sent.length + out.notSent.length === 5, 10_000, 'five outcomes');
+      assert.equal(out.sent.length, 2, `ledger ${ledger}`);
+      assert.deepEqual(out.notSent.map((msg) => [msg.email?.status, msg.email?.reason, msg.email?.to]), [
+        ['skipped', 'suppressed', 'bob@example.com'], ['skipped', 'suppressed', 'bob@example.com'], ['skipped', 'suppressed', 'bob@example.com'],
+      ]);
+      assert.equal(server.receivedCount('bob@example.com'), 0);
+      await helper.unload();
+      await server.close();
+      removeUserDir(userDir);
+    }
+    server = await startTestSmtpServer(); // for afterEach
+    userDir = makeUserDir();
+  });
+
+  it('stops a queued message whose address is suppressed while the campaign runs: 300 contacts, 100 unsubscribe', async () => {
+    // Each message takes a little while at the server, so that most of the list waits in the queue.
+    server = await startTestSmtpServer({ behaviour: { onData: (_to, _offer, stage) => (stage === 'end' ? { stallMs: 10 } : undefined) } });
+    const out = await deploy({}, { maxConnections: 2 });
+    const contacts = Array.from({ length: 300 }, (_, i) => ({ email: `c${String(i).padStart(3, '0')}@example.com` }));
+    helper.getNode('segment').receive({ payload: contacts } as never);
+    await server.waitForAccepted(30);
+    // The last 100 of the list unsubscribe while they wait in the send node's queue.
+    const leaving = contacts.slice(200).map((contact) => contact.email);
+    assert.ok(leaving.every((email) => server.receivedCount(email) === 0), 'still queued');
+    await suppress(out, leaving.map((email) => ({ email, reason: 'unsubscribe', campaign: 'spring' })));
+    await waitUntil(() => out.sent.length + out.notSent.length === 300, 30_000, '300 outcomes');
+    assert.equal(out.sent.length, 200);
+    assert.deepEqual(new Set(out.notSent.map((msg) => `${msg.email?.status} ${msg.email?.reason}`)), new Set(['skipped suppressed']));
+    assert.deepEqual(out.notSent.map((msg) => msg.email?.to).sort(), leaving);
+    for (const email of leaving) assert.equal(server.receivedCount(email), 0, email);
+
+    // The ledger says these were never sent, and the list keeps them across a restart.
+    await helper.unload();
+    const list = await SuppressionList.open(join(userDir, DEFAULT_SUPPRESSION_FILE));
+    assert.equal(list.size, 100);
+    assert.deepEqual(list.summarise(), { unsubscribe: 100, hardBounce: 0, complaint: 0, manual: 0 });
+    await list.close();
+  });
+});
