@@ -3,7 +3,8 @@
  * imported it records nothing (every link is answered 503 until the configuration has an
  * unsubscribe secret); once the secret is set through the Admin API, as the editor would, a
  * mail program's one-click POST and a person's GET are answered in their language, and the
- * suppression lands in the user directory's list.
+ * suppression lands in the user directory's list. In Chromium, the page of the link is in the
+ * browser's language and its button unsubscribes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
 import { signUnsubscribeToken } from '../../lib/consent/token';
+import { launchChromium } from '../support/browser';
 import { readExample, type FlowNode } from '../support/examples';
 import { startNodeRed, type RunningNodeRed } from '../support/node-red-process';
 
@@ -64,5 +66,29 @@ describe('example 05: unsubscribe link', function () {
     const lines = readFileSync(join(userDir, DEFAULT_SUPPRESSION_FILE), 'utf8').trim().split('\n');
     assert.equal(lines.length, 1, 'only the one-click POST was recorded');
     assert.match(lines[0], /"email":"ann@example\.com","reason":"unsubscribe".*"campaign":"spring","list":"newsletter"/);
+  });
+
+  it('in Chromium: the link shows the page in the browser\'s language, and its button unsubscribes', async () => {
+    const browser = await launchChromium();
+    try {
+      for (const [locale, email, confirm, button, done] of [
+        ['zh-CN', 'wang@example.cn', '您确定不再接收这些邮件吗？', '退订', '您已退订'],
+        ['en-GB', 'tom@example.com', 'Do you want to stop receiving these emails?', 'Unsubscribe', 'You are unsubscribed'],
+      ]) {
+        const context = await browser.newContext({ locale });
+        const page = await context.newPage();
+        const response = await page.goto(new URL(`unsubscribe?token=${token(email)}`, red.url).href);
+        assert.equal(response?.status(), 200);
+        assert.equal(await page.locator('p').innerText(), confirm);
+        assert.equal(await page.getAttribute('html', 'lang'), locale === 'zh-CN' ? 'zh-CN' : 'en');
+        assert.equal(readFileSync(join(userDir, DEFAULT_SUPPRESSION_FILE), 'utf8').includes(email), false, 'opening the link records nothing');
+        await Promise.all([page.waitForURL(/unsubscribe\?token=/), page.getByRole('button', { name: button }).click()]);
+        await page.locator('h1', { hasText: done }).waitFor();
+        await context.close();
+        assert.match(readFileSync(join(userDir, DEFAULT_SUPPRESSION_FILE), 'utf8'), new RegExp(`"email":"${email.replace('.', '\\.')}","reason":"unsubscribe"`));
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
