@@ -10,6 +10,9 @@
  * holds one line per suppressed address. A record is acknowledged only once it is on disk
  * (group commit: one write and one fdatasync per batch), but it is effective at once: the
  * next `has()` after `suppress()` is called sees it, in this process.
+ *
+ * Soft bounces are counted in the same file, one line each (`{"kind":"softBounce", email,
+ * at, campaign}`), so that the count survives a restart; they suppress nothing by themselves.
  */
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
@@ -23,7 +26,8 @@ import { SharedResources } from '../shared';
 /** The list's file name in the Node-RED user directory, next to the send ledger. */
 export const DEFAULT_SUPPRESSION_FILE = 'marketing-suppression.log';
 
-export const SUPPRESSION_REASONS = ['unsubscribe', 'hardBounce', 'complaint', 'manual'] as const;
+/** `softBounce`: suppressed after as many soft bounces as the suppress node allows. */
+export const SUPPRESSION_REASONS = ['unsubscribe', 'hardBounce', 'softBounce', 'complaint', 'manual'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** The longest campaign, list or source name kept with a record. */
@@ -61,19 +65,38 @@ export function isSuppressionReason(value: unknown): value is SuppressionReason 
   return typeof value === 'string' && (SUPPRESSION_REASONS as readonly string[]).includes(value);
 }
 
-export function encodeSuppressionLine(record: SuppressionRecord): string {
+/** A soft bounce, as counted in the file. */
+export interface SoftBounceRecord {
+  kind: 'softBounce';
+  email: string;
+  at: string;
+  campaign: string;
+}
+
+export interface SoftBounceOutcome {
+  /** Soft bounces of the address so far, this one included. */
+  count: number;
+  /** The suppression, when this bounce reached the limit or the address was suppressed already. */
+  suppression?: SuppressionOutcome;
+}
+
+export function encodeSuppressionLine(record: SuppressionRecord | SoftBounceRecord): string {
   const json = JSON.stringify(record);
   return `${crc32(Buffer.from(json)).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
 /** The record of one line (without its newline), or undefined if it is damaged. */
-export function decodeSuppressionLine(line: Buffer): SuppressionRecord | undefined {
+export function decodeSuppressionLine(line: Buffer): SuppressionRecord | SoftBounceRecord | undefined {
   if (line.length < 10 || line[8] !== 0x20) return undefined;
   const checksum = Number.parseInt(line.subarray(0, 8).toString('latin1'), 16);
   const json = line.subarray(9);
   if (!Number.isInteger(checksum) || crc32(json) !== checksum) return undefined;
   try {
-    const record = JSON.parse(json.toString('utf8')) as SuppressionRecord;
+    const record = JSON.parse(json.toString('utf8')) as SuppressionRecord | SoftBounceRecord;
+    if ('kind' in record) {
+      if (record.kind !== 'softBounce' || typeof record.email !== 'string' || typeof record.at !== 'string') return undefined;
+      return { kind: 'softBounce', email: record.email, at: record.at, campaign: String(record.campaign ?? '') };
+    }
     if (typeof record.email !== 'string' || !isSuppressionReason(record.reason) || typeof record.at !== 'string') return undefined;
     return { email: record.email, reason: record.reason, at: record.at, campaign: String(record.campaign ?? ''), list: String(record.list ?? '') };
   } catch {
@@ -98,6 +121,7 @@ const READ_CHUNK = 1 << 20;
 export class SuppressionList {
   readonly path: string;
   private readonly entries = new Map<string, SuppressionEntry>();
+  private readonly softBounces = new Map<string, number>();
   /** Addresses whose record is not on disk yet, with the promise of its write. */
   private readonly unwritten = new Map<string, Promise<void>>();
   private handle: FileHandle | undefined;
@@ -144,7 +168,9 @@ export class SuppressionList {
         let start = 0;
         for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
           const record = decodeSuppressionLine(data.subarray(start, end));
-          if (record) {
+          if (record && 'kind' in record) {
+            this.softBounces.set(record.email, (this.softBounces.get(record.email) ?? 0) + 1);
+          } else if (record) {
             const { email, ...entry } = record;
             // The first record of an address is the one in force, as when it was written.
             if (!this.entries.has(email)) this.entries.set(email, entry);
@@ -209,11 +235,7 @@ export class SuppressionList {
     const record: SuppressionRecord = { email, reason: request.reason, at: now.toISOString(), campaign, list };
     const { email: _email, ...entry } = record;
     this.entries.set(email, entry);
-    this.batch.push(encodeSuppressionLine(record));
-    const written = new Promise<void>((resolveWrite, rejectWrite) => {
-      this.batchWaiters.push({ resolve: resolveWrite, reject: rejectWrite });
-      this.flushing ??= new Promise<void>((done) => setImmediate(() => this.flush().then(done)));
-    });
+    const written = this.write(record);
     this.unwritten.set(email, written);
     return written.then(
       () => {
@@ -225,6 +247,46 @@ export class SuppressionList {
         throw err;
       },
     );
+  }
+
+  private write(record: SuppressionRecord | SoftBounceRecord): Promise<void> {
+    this.batch.push(encodeSuppressionLine(record));
+    return new Promise<void>((resolveWrite, rejectWrite) => {
+      this.batchWaiters.push({ resolve: resolveWrite, reject: rejectWrite });
+      this.flushing ??= new Promise<void>((done) => setImmediate(() => this.flush().then(done)));
+    });
+  }
+
+  /** Soft bounces counted for `email` (any case). */
+  softBounceCount(email: string): number {
+    return this.softBounces.get(normaliseEmail(email)) ?? 0;
+  }
+
+  /**
+   * Counts a soft bounce of `email`; the one that makes `limit` suppresses the address, reason
+   * `softBounce`. An address suppressed already is not counted again. Resolves once on disk.
+   */
+  async softBounce(request: { email: string; campaign?: string }, limit: number, now = new Date()): Promise<SoftBounceOutcome> {
+    if (!isValidEmail(request.email)) {
+      throw new MarketingError('badSuppression', 'A suppression needs a valid email address', { field: 'email' });
+    }
+    const email = normaliseEmail(request.email);
+    const campaign = name(request.campaign, 'campaign');
+    if (this.closed || !this.handle) {
+      throw new MarketingError('suppressionWrite', 'The suppression list is closed', { path: this.path, message: 'closed' });
+    }
+    if (this.entries.has(email)) {
+      return { count: this.softBounces.get(email) ?? 0, suppression: await this.suppress({ email, reason: 'softBounce', campaign }, now) };
+    }
+    const count = (this.softBounces.get(email) ?? 0) + 1;
+    this.softBounces.set(email, count);
+    const counted = this.write({ kind: 'softBounce', email, at: now.toISOString(), campaign });
+    if (count < Math.max(1, limit)) {
+      await counted;
+      return { count };
+    }
+    const [, suppression] = await Promise.all([counted, this.suppress({ email, reason: 'softBounce', campaign }, now)]);
+    return { count, suppression };
   }
 
   private async flush(): Promise<void> {

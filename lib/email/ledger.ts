@@ -211,6 +211,16 @@ export class SendLedger {
     entries.set(to, entry);
   }
 
+  /** Every campaign's latest record for `to` (a normalised address): what was sent to it, and when. */
+  recordsFor(to: string): Array<{ campaign: string; entry: LedgerEntry }> {
+    const found: Array<{ campaign: string; entry: LedgerEntry }> = [];
+    for (const [campaign, entries] of this.campaigns) {
+      const entry = entries.get(to);
+      if (entry) found.push({ campaign, entry });
+    }
+    return found;
+  }
+
   lookup(campaign: string, to: string): LedgerEntry | undefined {
     return this.campaigns.get(campaign)?.get(to);
   }

@@ -16,6 +16,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import {
   bodySize, MAX_BODY_BYTES, PAGE_HEADERS, pickLanguage, RateLimiter, renderPage, type PageKind, type PageLanguage, type PageTexts,
 } from '../../lib/consent/endpoint';
+import { MAX_BOUNCE_BYTES, readBounceMessage, readDeliveryStatus, type BounceKind, type BounceReport } from '../../lib/consent/bounce';
+import { acquireSendLedger, DEFAULT_LEDGER_FILE, type SendLedger } from '../../lib/email/ledger';
 import {
   acquireSuppressionList, DEFAULT_SUPPRESSION_FILE, type SuppressionList, type SuppressionOutcome, type SuppressionRequest,
 } from '../../lib/consent/suppression';
@@ -32,11 +34,27 @@ interface SuppressNodeDef extends NodeDef {
   language?: PageLanguage;
   /** Requests a second over HTTP, all callers together (0: no limit). */
   rateLimit?: string | number;
+  /** Soft bounces of an address that suppress it. */
+  softBounceLimit?: string | number;
+  /** Bounces for addresses the send ledger has no email to are ignored (`known`), or recorded too (`any`). */
+  bounces?: 'known' | 'any';
+}
+
+/** What a bounce message did, per recipient, in `msg.payload.events`. */
+interface BounceOutcome {
+  email: string;
+  kind: BounceKind;
+  status: string;
+  diagnostic: string;
+  campaign: string;
+  /** `suppressed`, `alreadySuppressed`, `counted` (a soft bounce under the limit), `ignored` (not an address the ledger knows). */
+  outcome: 'suppressed' | 'alreadySuppressed' | 'counted' | 'ignored';
+  softBounces?: number;
 }
 
 /** What happened to a message, in `msg.consent`. */
 interface ConsentInfo {
-  status: 'suppressed' | 'alreadySuppressed' | 'confirm' | 'refused' | 'failed';
+  status: 'suppressed' | 'alreadySuppressed' | 'confirm' | 'refused' | 'failed' | 'bounce' | 'notABounce';
   /** Why a request was refused: `malformed`, `tooLong`, `forged`, `expired`, `tooLarge`, `rateLimited`, `method`, `unavailable`. */
   refused?: string;
   email?: string;
@@ -56,6 +74,19 @@ type Send = (msg: NodeMessageInFlow) => void;
 type Done = (err?: Error) => void;
 
 const DEFAULT_RATE_LIMIT = 20;
+const DEFAULT_SOFT_BOUNCE_LIMIT = 3;
+/**
+ * Whether `text` is a raw message (a header block with a MIME, address or trace header, then
+ * the body) rather than the body text an e-mail In node gives.
+ */
+function isRawMessage(text: string): boolean {
+  const head = text.slice(0, 65536);
+  const blank = head.search(/\r?\n\r?\n/);
+  if (blank <= 0) return false;
+  const lines = head.slice(0, blank).split(/\r?\n/);
+  if (!lines.every((line, i) => /^[!-9;-~]+:/.test(line) || (i > 0 && /^[ \t]/.test(line)))) return false;
+  return lines.some((line) => /^(content-type|mime-version|from|return-path|received):/i.test(line));
+}
 
 /** The answer pages in both languages, from the node's own catalogs (whatever Node-RED's language). */
 function loadPages(): Record<PageLanguage, PageTexts> {
@@ -76,6 +107,12 @@ export = function (RED: NodeAPI) {
     const fallbackLanguage: PageLanguage = config.language === 'zh' ? 'zh' : 'en';
     const limiter = new RateLimiter(Math.max(0, numberOr(config.rateLimit, DEFAULT_RATE_LIMIT)));
     const counts = { suppressed: 0, already: 0, refused: 0 };
+    const softBounceLimit = Math.max(1, Math.floor(numberOr(config.softBounceLimit, DEFAULT_SOFT_BOUNCE_LIMIT)));
+    const onlyKnown = config.bounces !== 'any';
+    // The send ledger tells which bounced addresses were mailed, and by which campaign.
+    const ledgerLease = acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE));
+    let ledger: SendLedger | undefined;
+    void ledgerLease.ledger.then((opened) => (ledger = opened), () => undefined);
 
     // The secrets of the chosen marketing-smtp node; without them no link can be checked.
     const provider = config.smtp ? (RED.nodes.getNode(config.smtp) as unknown as TransportProvider | null) : null;
@@ -193,6 +230,50 @@ export = function (RED: NodeAPI) {
       );
     }
 
+    /** The campaign that mailed `email` (the one whose Message-ID the bounce returns, else the latest), or undefined when none did. */
+    function mailedBy(email: string, messageId: string | undefined): string | undefined {
+      const records = ledger?.recordsFor(email) ?? [];
+      if (records.length === 0) return undefined;
+      const exact = messageId ? records.find(({ entry }) => entry.messageId === messageId) : undefined;
+      if (exact) return exact.campaign;
+      return records.reduce((latest, record) => (record.entry.at > latest.entry.at ? record : latest)).campaign;
+    }
+
+    /** A bounce message (raw, or the text of a parsed one) in `msg.payload`: hard bounces suppress, soft ones count. */
+    async function handleBounce(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
+      const payload = msg.payload as string | Buffer;
+      if (payload.length > MAX_BOUNCE_BYTES) {
+        throw new MarketingError('bounceTooLarge', `The bounce message is ${payload.length} bytes, more than ${MAX_BOUNCE_BYTES}`, { size: payload.length, limit: MAX_BOUNCE_BYTES });
+      }
+      const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+      const report: BounceReport = isRawMessage(text) ? await readBounceMessage(payload) : readDeliveryStatus(text);
+      if (!list) throw listError ?? new MarketingError('suppressionOpen', 'The suppression list is not open yet', { path: DEFAULT_SUPPRESSION_FILE, message: 'not open' });
+      const events: BounceOutcome[] = [];
+      for (const event of report.events) {
+        const campaign = mailedBy(event.email, report.originalMessageId);
+        const base = { email: event.email, kind: event.kind, status: event.status, diagnostic: event.diagnostic, campaign: campaign ?? '' };
+        if (campaign === undefined && onlyKnown) {
+          events.push({ ...base, outcome: 'ignored' });
+          continue;
+        }
+        if (event.kind === 'hardBounce') {
+          const outcome = await list.suppress({ email: event.email, reason: 'hardBounce', campaign: campaign ?? '' });
+          describe(outcome);
+          events.push({ ...base, outcome: outcome.added ? 'suppressed' : 'alreadySuppressed' });
+        } else {
+          const outcome = await list.softBounce({ email: event.email, campaign: campaign ?? '' }, softBounceLimit);
+          if (outcome.suppression) describe(outcome.suppression);
+          const kind = outcome.suppression ? (outcome.suppression.added ? 'suppressed' : 'alreadySuppressed') : 'counted';
+          events.push({ ...base, outcome: kind, softBounces: outcome.count });
+        }
+      }
+      msg.payload = { events };
+      (msg as unknown as { consent: ConsentInfo }).consent = { status: report.isDeliveryStatus ? 'bounce' : 'notABounce' };
+      showStatus();
+      send(msg);
+      done();
+    }
+
     /** `msg.payload = {email, reason, campaign, list}` from a flow: recorded as it is. */
     function handleEvent(msg: NodeMessageInFlow, send: Send, done: Done): void {
       const payload = msg.payload;
@@ -242,7 +323,13 @@ export = function (RED: NodeAPI) {
         try {
           const request = (msg as { req?: unknown }).req;
           if (request !== null && typeof request === 'object') handleRequest(msg, request as HttpRequest, send, done);
-          else handleEvent(msg, send, done);
+          else if (typeof msg.payload === 'string' || Buffer.isBuffer(msg.payload)) {
+            handleBounce(msg, send, done).catch((err: unknown) => {
+              const error = localiseError(RED, 'suppress', err);
+              showError(node, error.message);
+              done(error);
+            });
+          } else handleEvent(msg, send, done);
         } catch (err) {
           const error = localiseError(RED, 'suppress', err);
           showError(node, error.message);
@@ -252,7 +339,9 @@ export = function (RED: NodeAPI) {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      void lease.release().catch((err: unknown) => node.warn(localiseError(RED, 'suppress', err).message)).then(() => done());
+      void Promise.all([lease.release(), ledgerLease.release()])
+        .catch((err: unknown) => node.warn(localiseError(RED, 'suppress', err).message))
+        .then(() => done());
     });
   }
 

@@ -86,8 +86,8 @@ const PALETTE_NODES: DialogSpec[] = [
   },
   {
     type: 'marketing-suppress', dir: 'suppress', paletteLabelKey: 'suppress.paletteLabel',
-    defaults: { name: '', getAction: 'confirm', language: 'en', rateLimit: '20' },
-    visible: ['name', 'smtp', 'getAction', 'language', 'rateLimit'],
+    defaults: { name: '', getAction: 'confirm', language: 'en', rateLimit: '20', softBounceLimit: '3', bounces: 'known' },
+    visible: ['name', 'smtp', 'getAction', 'language', 'rateLimit', 'softBounceLimit', 'bounces'],
   },
 ];
 

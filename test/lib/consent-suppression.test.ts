@@ -50,9 +50,28 @@ describe('lib/consent/suppression', () => {
     assert.equal(reopened.size, 4);
     assert.deepEqual(reopened.lookup('Ann@example.com'), { email: 'ann@example.com', reason: 'unsubscribe', at: now.toISOString(), campaign: 'spring', list: 'newsletter' });
     assert.deepEqual(reopened.lookup('di@example.com'), { email: 'di@example.com', reason: 'manual', at: now.toISOString(), campaign: '', list: '' });
-    assert.deepEqual(reopened.summarise(), { unsubscribe: 1, hardBounce: 1, complaint: 1, manual: 1 });
+    assert.deepEqual(reopened.summarise(), { unsubscribe: 1, hardBounce: 1, softBounce: 0, complaint: 1, manual: 1 });
     assert.equal(reopened.has('eve@example.com'), false);
     await reopened.close();
+  });
+
+  it('counts soft bounces across a reopen and suppresses at the limit, reason softBounce', async () => {
+    const list = await SuppressionList.open(path);
+    assert.deepEqual(await list.softBounce({ email: 'Kim@Example.com', campaign: 'spring' }, 3, now), { count: 1 });
+    assert.deepEqual(await list.softBounce({ email: 'kim@example.com', campaign: 'summer' }, 3, now), { count: 2 });
+    assert.equal(list.has('kim@example.com'), false, 'soft bounces alone suppress nothing');
+    await list.close();
+    const reopened = await SuppressionList.open(path);
+    assert.equal(reopened.softBounceCount('KIM@example.com'), 2);
+    assert.equal(reopened.size, 0);
+    const third = await reopened.softBounce({ email: 'kim@example.com', campaign: 'autumn' }, 3, now);
+    assert.equal(third.count, 3);
+    assert.deepEqual(third.suppression, { added: true, record: { email: 'kim@example.com', reason: 'softBounce', at: now.toISOString(), campaign: 'autumn', list: '' } });
+    assert.ok(reopened.has('kim@example.com'));
+    const after = await reopened.softBounce({ email: 'kim@example.com' }, 3, now);
+    assert.deepEqual([after.count, after.suppression?.added], [3, false], 'not counted once suppressed');
+    await reopened.close();
+    assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 4, 'three bounces and one suppression');
   });
 
   it('ignores a torn last line and cuts it off before appending', async () => {

@@ -133,7 +133,7 @@ describe('the suppression list, honoured by the segment and send-email nodes', f
     await helper.unload();
     const list = await SuppressionList.open(join(userDir, DEFAULT_SUPPRESSION_FILE));
     assert.equal(list.size, 100);
-    assert.deepEqual(list.summarise(), { unsubscribe: 100, hardBounce: 0, complaint: 0, manual: 0 });
+    assert.deepEqual(list.summarise(), { unsubscribe: 100, hardBounce: 0, softBounce: 0, complaint: 0, manual: 0 });
     await list.close();
   });
 });

@@ -13,6 +13,7 @@ import type { NodeAPI } from 'node-red';
 import suppressNode from '../../nodes/suppress/suppress';
 import smtpNode from '../../nodes/smtp/smtp';
 import { SuppressionList, DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
+import { DEFAULT_LEDGER_FILE, SendLedger } from '../../lib/email/ledger';
 import { signUnsubscribeToken } from '../../lib/consent/token';
 import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
 import { makeUserDir, removeUserDir, SMTP_DEFAULTS } from '../support/send-email-flow';
@@ -20,6 +21,8 @@ import { makeUserDir, removeUserDir, SMTP_DEFAULTS } from '../support/send-email
 const SECRET = 'a random secret of 32 characters';
 const OLD_SECRET = 'the secret before the rotation!';
 const DAY = 24 * 60 * 60 * 1000;
+
+const DSN_DIR = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'dsn');
 
 const httpInNode = createRequire(require.resolve('node-red'))('@node-red/nodes/core/network/21-httpin.js') as unknown;
 
@@ -219,12 +222,87 @@ describe('marketing-suppress', function () {
     ]);
     node.receive({ payload: { email: 'not an address' } } as never);
     node.receive({ payload: { email: 'jo@example.com', reason: 'bored' } } as never);
-    node.receive({ payload: 'jo@example.com' } as never);
+    node.receive({ payload: 42 } as never);
     await waitUntil(() => caught.length === 3, 5000, 'three errors');
     assert.deepEqual(caught.map((msg) => (msg as unknown as { error: { code?: string } }).error.code), ['badSuppression', 'badSuppression', 'badEvent']);
     assert.equal(out.length, 4, 'nothing sent on for bad input');
     node.receive({ topic: 'report' } as never);
     await waitUntil(() => out.length === 5, 5000, 'the report');
-    assert.deepEqual(out[4].payload, { total: 3, byReason: { unsubscribe: 0, hardBounce: 1, complaint: 1, manual: 1 }, run: { suppressed: 3, already: 1, refused: 0 } });
+    assert.deepEqual(out[4].payload, { total: 3, byReason: { unsubscribe: 0, hardBounce: 1, softBounce: 0, complaint: 1, manual: 1 }, run: { suppressed: 3, already: 1, refused: 0 } });
+  });
+
+  describe('bounce messages', () => {
+    /** The send ledger of earlier campaigns: what was sent to whom, with which Message-ID. */
+    async function ledgerWith(records: Array<[string, string, string]>): Promise<void> {
+      const ledger = await SendLedger.open(join(userDir, DEFAULT_LEDGER_FILE));
+      for (const [campaign, to, messageId] of records) {
+        await ledger.append({ campaign, to, state: 'sent', at: new Date().toISOString(), messageId });
+      }
+      await ledger.close();
+    }
+    const dsn = (name: string) => readFileSync(join(DSN_DIR, `${name}.eml`));
+    type Event = { email: string; kind: string; campaign: string; outcome: string; softBounces?: number };
+
+    async function feed(out: Array<{ payload?: unknown }>, payloads: Array<string | Buffer>): Promise<Event[][]> {
+      // One at a time: the outcomes come out as each finishes.
+      const events: Event[][] = [];
+      for (const payload of payloads) {
+        const before = out.length;
+        helper.getNode('suppress').receive({ payload } as never);
+        await waitUntil(() => out.length === before + 1, 10_000, 'a bounce outcome');
+        events.push((out[before].payload as { events: Event[] }).events);
+      }
+      return events;
+    }
+
+    it('suppresses hard bounces at once, counts soft ones and suppresses at the limit, with the campaign of the returned Message-ID', async () => {
+      await ledgerWith([
+        ['winter', 'nobody@example.com', '<old@shop.example>'], ['spring', 'nobody@example.com', '<abc@shop.example>'],
+        ['spring', 'gone@contoso.example', '<beef@shop.example>'], ['spring', 'slow@contoso.example', '<beef@shop.example>'],
+        ['spring', 'full@example.org', '<f00d@shop.example>'], ['spring', 'someone@gmail.example', '<cafe@shop.example>'],
+      ]);
+      const { out } = await deploy({ softBounceLimit: 2 });
+      const [postfix, exchange, exim, gmail] = await feed(out, [dsn('postfix-user-unknown'), dsn('exchange-two-recipients').toString('utf8'), dsn('exim-mailbox-full'), dsn('gmail-blocked')]);
+      assert.deepEqual(postfix.map(({ email, kind, campaign, outcome }) => [email, kind, campaign, outcome]), [['nobody@example.com', 'hardBounce', 'spring', 'suppressed']]);
+      assert.deepEqual(exchange.map(({ email, kind, outcome, softBounces }) => [email, kind, outcome, softBounces]), [
+        ['gone@contoso.example', 'hardBounce', 'suppressed', undefined], ['slow@contoso.example', 'softBounce', 'counted', 1],
+      ]);
+      assert.deepEqual(exim.map(({ outcome, softBounces }) => [outcome, softBounces]), [['counted', 1]]);
+      assert.deepEqual(gmail.map(({ outcome }) => outcome), ['counted']);
+      // The second soft bounce of the full mailbox reaches the limit of 2.
+      const [again] = await feed(out, [dsn('exim-mailbox-full')]);
+      assert.deepEqual(again.map(({ outcome, softBounces }) => [outcome, softBounces]), [['suppressed', 2]]);
+      const list = await suppressionFile();
+      assert.deepEqual(list.summarise(), { unsubscribe: 0, hardBounce: 2, softBounce: 1, complaint: 0, manual: 0 });
+      assert.equal(list.lookup('full@example.org')?.reason, 'softBounce');
+      assert.equal(list.has('slow@contoso.example'), false);
+      assert.equal(list.softBounceCount('slow@contoso.example'), 1);
+      await list.close();
+    });
+
+    it('ignores bounces for addresses the ledger never mailed, and messages that are not bounces', async () => {
+      const { out, caught } = await deploy();
+      const [forged, autoReply, text] = await feed(out, [
+        dsn('postfix-user-unknown'),
+        'From: ann@example.com\r\nSubject: Out of office\r\n\r\nBack on Monday.\r\n',
+        'Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; nobody@example.com\nAction: failed\nStatus: 5.1.1\n',
+      ]);
+      assert.deepEqual(forged.map(({ email, outcome }) => [email, outcome]), [['nobody@example.com', 'ignored']]);
+      assert.deepEqual(autoReply, []);
+      assert.deepEqual(text.map(({ outcome }) => outcome), ['ignored']);
+      assert.deepEqual(out.slice(-3).map((msg) => (msg as unknown as { consent: { status: string } }).consent.status), ['bounce', 'notABounce', 'bounce']);
+      helper.getNode('suppress').receive({ payload: Buffer.alloc(1024 * 1024 + 1, 'a') } as never);
+      await waitUntil(() => caught.length === 1, 5000, 'the error');
+      assert.equal((caught[0] as unknown as { error: { code: string } }).error.code, 'bounceTooLarge');
+      const list = await suppressionFile();
+      assert.equal(list.size, 0);
+      await list.close();
+    });
+
+    it('records bounces for any address when told to', async () => {
+      const { out } = await deploy({ bounces: 'any' });
+      const [events] = await feed(out, [dsn('postfix-user-unknown')]);
+      assert.deepEqual(events.map(({ email, campaign, outcome }) => [email, campaign, outcome]), [['nobody@example.com', '', 'suppressed']]);
+    });
   });
 });
