@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { frequencyCapOf, isCapped, type FrequencyCap } from '../../lib/consent/frequency';
 import { acquireSuppressionList, DEFAULT_SUPPRESSION_FILE } from '../../lib/consent/suppression';
 import { signUnsubscribeToken } from '../../lib/consent/token';
 import { DEFAULT_COMPOSE_SETTINGS, EmailComposer } from '../../lib/email/compose';
@@ -14,6 +15,7 @@ import { acquireSendLedger, DEFAULT_LEDGER_FILE, type SendLedger } from '../../l
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/email/retry';
 import { createOutboxTransport, type MailTransport, type OutboxLeftovers } from '../../lib/email/transport';
 import { contextReferences, type ContextReference } from '../../lib/prompt';
+import { MarketingError } from '../../lib/errors';
 import { localiseError, numberOr, resolveTemplateReferences, showError, userDirectory, warnAboutOutboxLeftovers } from '../common';
 import { outboxFolder, type TransportProvider } from '../smtp/provider';
 
@@ -38,6 +40,9 @@ interface SendEmailNodeDef extends NodeDef {
   retryWindow?: string | number;
   retryDelay?: string | number;
   maxSize?: string | number;
+  /** Frequency cap: at most `capCount` emails to an address in `capDays` days, across campaigns ('' or 0: off). */
+  capCount?: string | number;
+  capDays?: string | number;
 }
 
 type EmailInfo = Record<string, unknown> & { status: 'sent' | 'skipped' | 'duplicate' | 'failed' };
@@ -53,6 +58,8 @@ interface Counters {
 /** What the node sends with, built once at deploy. */
 interface Runtime {
   composer: EmailComposer;
+  /** The frequency cap across campaigns, from the ledger's sent records; none when off. */
+  cap: FrequencyCap | undefined;
   /** The flow, global and env names the templates use. */
   references: readonly ContextReference[];
   transport: MailTransport;
@@ -98,6 +105,8 @@ export = function (RED: NodeAPI) {
         throw secrets;
       }
       const list = (config.list ?? '').trim();
+      const cap = frequencyCapOf(config.capCount, config.capDays);
+      if (cap && !useLedger) throw new MarketingError('capNeedsLedger', 'The frequency cap counts the emails of the send ledger: turn the ledger on, or the cap off');
       const composer = new EmailComposer(
         { subject: config.subject ?? '', text: config.text ?? '', html: config.html ?? '', unsubscribeUrl: config.unsubscribeUrl ?? '' },
         {
@@ -144,6 +153,7 @@ export = function (RED: NodeAPI) {
       );
       return {
         composer,
+        cap,
         references: contextReferences(composer.names),
         transport,
         delivery,
@@ -279,7 +289,7 @@ export = function (RED: NodeAPI) {
         const { email, error } = failure(setupError, { campaign: messageCampaign });
         return finish(msg, send, done, email, error);
       }
-      const { composer, references, delivery } = runtime;
+      const { composer, cap, references, delivery } = runtime;
       resolveTemplateReferences(RED, node, references, msg, (lookupError, lookup) => {
         if (lookupError) {
           const { email, error } = failure(lookupError, { campaign: messageCampaign });
@@ -299,9 +309,13 @@ export = function (RED: NodeAPI) {
         const { to, mail } = composition;
         pending++;
         scheduleStatus();
+        // Over the frequency cap: skipped, from the ledger's sent records of the other campaigns.
+        const capped = (): boolean => cap !== undefined && openLedger !== undefined && isCapped(openLedger, to, cap, Date.now(), messageCampaign);
         delivery
-          .then((ready) => ready.deliver({ campaign: messageCampaign, to, mail }))
-          .then((outcome) => describeOutcome(outcome, base), (err: unknown) => failure(err, base))
+          .then((ready) => (capped() ? undefined : ready.deliver({ campaign: messageCampaign, to, mail })))
+          .then((outcome): { email: EmailInfo; error?: Error } => (outcome === undefined
+            ? { email: { status: 'skipped', reason: 'frequencyCap', ...base } }
+            : describeOutcome(outcome, base)), (err: unknown) => failure(err, base))
           .then(({ email, error }) => {
             pending--;
             finish(msg, send, done, email, error);

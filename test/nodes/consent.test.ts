@@ -12,6 +12,7 @@ import sendEmailNode from '../../nodes/send-email/send-email';
 import smtpNode from '../../nodes/smtp/smtp';
 import suppressNode from '../../nodes/suppress/suppress';
 import { DEFAULT_SUPPRESSION_FILE, SuppressionList } from '../../lib/consent/suppression';
+import { DEFAULT_LEDGER_FILE, SendLedger } from '../../lib/email/ledger';
 import { collect, helper, startServer, stopServer, waitUntil, type TestFlow } from '../support/red';
 import { makeUserDir, removeUserDir, SEND_DEFAULTS, SMTP_DEFAULTS, type EmailResult } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
@@ -135,5 +136,57 @@ describe('the suppression list, honoured by the segment and send-email nodes', f
     assert.equal(list.size, 100);
     assert.deepEqual(list.summarise(), { unsubscribe: 100, hardBounce: 0, softBounce: 0, complaint: 0, manual: 0 });
     await list.close();
+  });
+
+  describe('frequency cap', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+
+    it('skips an address that got as many emails as the cap within the window, across campaigns', async () => {
+      server = await startTestSmtpServer();
+      userDir = makeUserDir();
+      // Earlier campaigns: cy got one 3 days ago and one 8 days ago (outside the window of 7).
+      const ledger = await SendLedger.open(join(userDir, DEFAULT_LEDGER_FILE));
+      await ledger.append({ campaign: 'march', to: 'cy@example.com', state: 'sent', at: new Date(Date.now() - 3 * DAY).toISOString() });
+      await ledger.append({ campaign: 'february', to: 'cy@example.com', state: 'sent', at: new Date(Date.now() - 8 * DAY).toISOString() });
+      await ledger.append({ campaign: 'march', to: 'di@example.com', state: 'failed', at: new Date().toISOString() });
+      await ledger.close();
+      await helper.load([suppressNode, segmentNode, sendEmailNode, smtpNode], consentFlow({ capCount: 2, capDays: 7 }, { port: server.port }));
+      const sent = collect('sent') as unknown as Msg[];
+      const notSent = collect('notSent') as unknown as Msg[];
+      const run = async (campaign: string, emails: string[]) => {
+        const before = sent.length + notSent.length;
+        for (const email of emails) helper.getNode('send').receive({ contact: { email }, campaign, payload: 'Hi' } as never);
+        await waitUntil(() => sent.length + notSent.length === before + emails.length, 10_000, `campaign ${campaign}`);
+      };
+      await run('april', ['ann@example.com', 'cy@example.com', 'di@example.com']);
+      await run('may', ['ann@example.com', 'cy@example.com', 'di@example.com']);
+      await run('june', ['ann@example.com', 'cy@example.com', 'di@example.com', 'eve@example.com']);
+      const outcome = (msg: Msg) => `${msg.email?.campaign} ${msg.email?.to} ${msg.email?.status}${msg.email?.reason ? ` ${msg.email.reason}` : ''}`;
+      assert.deepEqual([...sent, ...notSent].map(outcome).sort(), [
+        'april ann@example.com sent', 'april cy@example.com sent', 'april di@example.com sent',
+        'june ann@example.com skipped frequencyCap', 'june cy@example.com skipped frequencyCap', 'june di@example.com skipped frequencyCap', 'june eve@example.com sent',
+        'may ann@example.com sent', 'may cy@example.com skipped frequencyCap', 'may di@example.com sent',
+      ]);
+      assert.equal(server.receivedCount('cy@example.com'), 1);
+      // A campaign's own earlier email is a duplicate, not a capped one.
+      await run('april', ['ann@example.com']);
+      assert.equal(notSent.at(-1)?.email?.status, 'duplicate');
+    });
+
+    it('refuses a cap without the ledger, and a cap that is not a whole number, at deploy', async () => {
+      server = await startTestSmtpServer();
+      for (const [settings, code] of [[{ capCount: 2, ledger: false }, 'capNeedsLedger'], [{ capCount: 1.5 }, 'badFrequencyCap'], [{ capCount: 2, capDays: 0 }, 'badFrequencyCap']] as const) {
+        userDir = makeUserDir();
+        await helper.load([suppressNode, segmentNode, sendEmailNode, smtpNode], consentFlow(settings, { port: server.port }));
+        const notSent = collect('notSent') as unknown as Msg[];
+        helper.getNode('send').receive({ contact: { email: 'ann@example.com' } } as never);
+        await waitUntil(() => notSent.length === 1, 5000, 'the failure');
+        assert.equal(notSent[0].email?.reason, code);
+        await helper.unload();
+        removeUserDir(userDir);
+      }
+      userDir = makeUserDir();
+      assert.equal(server.accepted.length, 0);
+    });
   });
 });
