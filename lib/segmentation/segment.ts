@@ -28,7 +28,7 @@ export interface SegmentationConfig {
 }
 
 /** Why a contact reached no segment, in the order the checks run. */
-export const NOT_TARGETED_REASONS = ['notAContact', 'optedOut', 'suppressed', 'invalidEmail', 'duplicate', 'noSegment'] as const;
+export const NOT_TARGETED_REASONS = ['notAContact', 'optedOut', 'suppressed', 'frequencyCap', 'invalidEmail', 'duplicate', 'noSegment'] as const;
 export type NotTargetedReason = (typeof NOT_TARGETED_REASONS)[number];
 
 /** Contacts that reached no segment, in input order, with the reason of each (same index). */
@@ -47,6 +47,11 @@ export interface SegmentationOptions {
    * such a contact is not targeted, reason `suppressed`. Needs the address field.
    */
   isSuppressed?: (address: string) => boolean;
+  /**
+   * Whether a (normalised, valid) address got as many emails as the frequency cap allows
+   * (lib/consent/frequency.ts): not targeted, reason `frequencyCap`, before any model time.
+   */
+  isCapped?: (address: string) => boolean;
 }
 
 export interface SegmentationResult {
@@ -105,7 +110,8 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   const scoreRfm = config.rfm ? compileRfmScoring(checkRfmFields(config.rfm)) : undefined;
 
   /** Consent and address checks: why each item is not targeted, or `undefined` while it still may be. */
-  function hygiene(contacts: readonly unknown[], isSuppressed: ((address: string) => boolean) | undefined): (NotTargetedReason | undefined)[] {
+  function hygiene(contacts: readonly unknown[], options: SegmentationOptions): (NotTargetedReason | undefined)[] {
+    const { isSuppressed, isCapped } = options;
     /** Each contact's valid address as de-duplication compares it. */
     const addresses: (string | undefined)[] = [];
     const optedOutAddresses = new Set<string>();
@@ -122,6 +128,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
         return 'optedOut';
       }
       if (address !== undefined && isSuppressed?.(address)) return 'suppressed';
+      if (address !== undefined && isCapped?.(address)) return 'frequencyCap';
       return readEmail && address === undefined ? 'invalidEmail' : undefined;
     });
     if (!dedupe && optedOutAddresses.size === 0) return reasons;
@@ -135,7 +142,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
       // An address opted out in any record is opted out in all of them, earlier ones too;
       // otherwise the first record of an address is the one kept.
       if (optedOutAddresses.has(address)) reasons[i] = 'optedOut';
-      else if (reasons[i] === 'suppressed' || !dedupe) return;
+      else if (reasons[i] === 'suppressed' || reasons[i] === 'frequencyCap' || !dedupe) return;
       else if (kept.has(address)) reasons[i] = 'duplicate';
       else kept.add(address);
     });
@@ -145,7 +152,7 @@ export function compileSegmentRules(config: SegmentationConfig): Segmenter {
   function segment(contacts: readonly unknown[], options: SegmentationOptions = {}): SegmentationResult {
     const now = options.now ?? Date.now();
     const keep = options.keepNotTargeted === true;
-    const reasons = hygiene(contacts, options.isSuppressed);
+    const reasons = hygiene(contacts, options);
     // Scores rank every contact of the list, so they are all set before any rule reads `rfm`.
     const rfm = scoreRfm?.(contacts);
     const lists: Contact[][] = segments.map(() => []);

@@ -5,7 +5,9 @@
  */
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { frequencyCapOf, isCapped, type FrequencyCap } from '../../lib/consent/frequency';
 import { acquireSuppressionList, DEFAULT_SUPPRESSION_FILE, type SuppressionList } from '../../lib/consent/suppression';
+import { acquireSendLedger, DEFAULT_LEDGER_FILE, type LedgerLease, type SendLedger } from '../../lib/email/ledger';
 import { isContact } from '../../lib/segmentation/contacts';
 import { MarketingError } from '../../lib/errors';
 import {
@@ -27,6 +29,9 @@ interface SegmentNodeDef extends NodeDef {
   rfmRecency?: string;
   rfmFrequency?: string;
   rfmMonetary?: string;
+  /** Frequency cap: contacts that got `capCount` emails in `capDays` days (send ledger) are not targeted. */
+  capCount?: string | number;
+  capDays?: string | number;
 }
 
 /** `msg.segment`: which segment a message belongs to. */
@@ -70,6 +75,24 @@ export = function (RED: NodeAPI) {
       throw error;
     });
     suppression.catch(() => undefined);
+    // The frequency cap reads the send ledger's sent records (opened only when a cap is set).
+    let cap: FrequencyCap | undefined;
+    let capError: Error | undefined;
+    try {
+      cap = frequencyCapOf(config.capCount, config.capDays);
+    } catch (err) {
+      capError = localiseError(RED, 'segment', err);
+      node.error(capError);
+      showError(node, capError.message);
+    }
+    const ledgerLease: LedgerLease | undefined = cap ? acquireSendLedger(join(userDirectory(RED), DEFAULT_LEDGER_FILE)) : undefined;
+    const ledger: Promise<SendLedger | undefined> = (ledgerLease?.ledger ?? Promise.resolve(undefined)).catch((err: unknown) => {
+      const error = localiseError(RED, 'segment', err);
+      node.error(error);
+      showError(node, error.message);
+      throw error;
+    });
+    ledger.catch(() => undefined);
 
     let segmenter: Segmenter | undefined;
     let compileError: Error | undefined;
@@ -225,15 +248,18 @@ export = function (RED: NodeAPI) {
     }
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (!segmenter) {
-        done(compileError);
+      if (!segmenter || capError) {
+        done(compileError ?? capError);
         return;
       }
-      // Lists wait for the suppression list to load; without it, nobody is targeted.
-      suppression.then((list) => segmentAndSend(segmenter as Segmenter, list, msg, send, done), (err: Error) => done(err));
+      // Lists wait for the suppression list (and the ledger, with a cap) to load; without them, nobody is targeted.
+      Promise.all([suppression, ledger]).then(
+        ([list, sent]) => segmentAndSend(segmenter as Segmenter, list, sent, msg, send, done),
+        (err: Error) => done(err),
+      );
     });
 
-    function segmentAndSend(segmenter: Segmenter, list: SuppressionList, msg: NodeMessageInFlow, send: Send, done: Done): void {
+    function segmentAndSend(segmenter: Segmenter, list: SuppressionList, sent: SendLedger | undefined, msg: NodeMessageInFlow, send: Send, done: Done): void {
       try {
         const payload = msg.payload;
         if (!Array.isArray(payload) && !isContact(payload)) {
@@ -245,6 +271,7 @@ export = function (RED: NodeAPI) {
           now: referenceTimeOf(msg),
           keepNotTargeted: notTargetedOutput && isWired(segmenter.names.length),
           isSuppressed: list.size > 0 ? (address) => list.has(address) : undefined,
+          isCapped: cap && sent ? (address) => isCapped(sent, address, cap as FrequencyCap, Date.now()) : undefined,
         });
         showCounts(segmenter.names, result);
         const messages = outputMode === 'segment'
@@ -260,7 +287,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       for (const stop of [...running]) stop();
-      void suppressionLease.release().catch(() => undefined).then(() => done());
+      void Promise.all([suppressionLease.release(), ledgerLease?.release()]).catch(() => undefined).then(() => done());
     });
   }
 

@@ -28,7 +28,7 @@ describe('lib/segmentation/segment', () => {
     assert.deepEqual(result.segments.map(ids), [[1], [2]]);
     assert.deepEqual(ids(result.notTargeted.contacts), [3, 4, 5, 6, undefined, 8, 9]);
     assert.deepEqual(result.notTargeted.reasons, ['duplicate', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
-    assert.deepEqual(result.notTargetedCounts, { notAContact: 1, optedOut: 3, suppressed: 0, invalidEmail: 1, duplicate: 1, noSegment: 1 });
+    assert.deepEqual(result.notTargetedCounts, { notAContact: 1, optedOut: 3, suppressed: 0, frequencyCap: 0, invalidEmail: 1, duplicate: 1, noSegment: 1 });
   });
 
   it('keeps suppressed addresses out, every record of them, with reason suppressed', () => {
@@ -48,6 +48,18 @@ describe('lib/segmentation/segment', () => {
     assert.deepEqual(result.notTargeted.reasons, ['suppressed', 'suppressed', 'suppressed', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
     assert.equal(result.notTargetedCounts.suppressed, 3);
     assert.ok(asked.every((address) => address === address.trim().toLowerCase()), 'asked with normalised addresses');
+  });
+
+  it('keeps capped addresses out, reason frequencyCap, after suppressed ones', () => {
+    const result = compileSegmentRules({ segments }).segment(contacts(), {
+      now: NOW,
+      keepNotTargeted: true,
+      isSuppressed: (address) => address === 'bob@example.com',
+      isCapped: (address) => address === 'ann@example.com' || address === 'bob@example.com',
+    });
+    assert.deepEqual(result.segments.map(ids), [[], []]);
+    assert.deepEqual(result.notTargeted.reasons, ['frequencyCap', 'suppressed', 'frequencyCap', 'invalidEmail', 'optedOut', 'optedOut', 'notAContact', 'noSegment', 'optedOut']);
+    assert.equal(result.notTargetedCounts.frequencyCap, 2);
   });
 
   it('routes to every matching segment, copying the contact for the second segment on', () => {

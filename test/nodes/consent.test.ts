@@ -19,7 +19,7 @@ import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server
 
 type Msg = Record<string, unknown> & { payload?: unknown; segment?: { name: string; reason?: string }; email?: EmailResult['email'] };
 
-function consentFlow(send: Record<string, unknown>, smtp: Record<string, unknown>): TestFlow {
+function consentFlow(send: Record<string, unknown>, smtp: Record<string, unknown>, segment: Record<string, unknown> = {}): TestFlow {
   return [
     { id: 'tab', type: 'tab', label: 'campaign' },
     { id: 'smtp-server', type: 'marketing-smtp', name: '', ...SMTP_DEFAULTS, ...smtp },
@@ -27,7 +27,7 @@ function consentFlow(send: Record<string, unknown>, smtp: Record<string, unknown
     { id: 'recorded', type: 'helper', z: 'tab', x: 300, y: 20 },
     {
       id: 'segment', type: 'marketing-segment', z: 'tab', x: 100, y: 80, segments: [{ name: 'everyone', join: 'all', rules: [] }],
-      outputMode: 'each', notTargetedOutput: true, outputs: 2, wires: [['targeted', 'send'], ['notTargeted']],
+      outputMode: 'each', notTargetedOutput: true, outputs: 2, ...segment, wires: [['targeted', 'send'], ['notTargeted']],
     },
     { id: 'targeted', type: 'helper', z: 'tab', x: 300, y: 60 },
     { id: 'notTargeted', type: 'helper', z: 'tab', x: 300, y: 100 },
@@ -171,6 +171,23 @@ describe('the suppression list, honoured by the segment and send-email nodes', f
       // A campaign's own earlier email is a duplicate, not a capped one.
       await run('april', ['ann@example.com']);
       assert.equal(notSent.at(-1)?.email?.status, 'duplicate');
+    });
+
+    it('keeps capped contacts out of the segments, reason frequencyCap, before any copy is written', async () => {
+      server = await startTestSmtpServer();
+      userDir = makeUserDir();
+      const ledger = await SendLedger.open(join(userDir, DEFAULT_LEDGER_FILE));
+      await ledger.append({ campaign: 'march', to: 'ann@example.com', state: 'sent', at: new Date(Date.now() - 2 * DAY).toISOString() });
+      await ledger.append({ campaign: 'april', to: 'ann@example.com', state: 'sent', at: new Date(Date.now() - 1 * DAY).toISOString() });
+      await ledger.append({ campaign: 'april', to: 'bob@example.com', state: 'sent', at: new Date(Date.now() - 1 * DAY).toISOString() });
+      await ledger.close();
+      await helper.load([suppressNode, segmentNode, sendEmailNode, smtpNode], consentFlow({}, { port: server.port }, { capCount: 2, capDays: 7 }));
+      const targeted = collect('targeted') as unknown as Msg[];
+      const notTargeted = collect('notTargeted') as unknown as Msg[];
+      helper.getNode('segment').receive({ payload: [{ id: 1, email: 'Ann@example.com' }, { id: 2, email: 'bob@example.com' }, { id: 3, email: 'ann@example.com' }] } as never);
+      await waitUntil(() => targeted.length + notTargeted.length === 3, 5000, 'three contacts');
+      assert.deepEqual(targeted.map((msg) => (msg.payload as { id: number }).id), [2]);
+      assert.deepEqual(notTargeted.map((msg) => [(msg.payload as { id: number }).id, msg.segment?.reason]), [[1, 'frequencyCap'], [3, 'frequencyCap']]);
     });
 
     it('refuses a cap without the ledger, and a cap that is not a whole number, at deploy', async () => {
