@@ -22,6 +22,7 @@ import {
   acquireSuppressionList, DEFAULT_SUPPRESSION_FILE, type SuppressionList, type SuppressionOutcome, type SuppressionRequest,
 } from '../../lib/consent/suppression';
 import { verifyUnsubscribeToken, type TokenSecrets } from '../../lib/consent/token';
+import { basicAuthMatches, readWebhook, type ConsentEventKind, type WebhookPayload } from '../../lib/consent/webhooks';
 import { MarketingError } from '../../lib/errors';
 import { localiseError, numberOr, showError, userDirectory } from '../common';
 import type { TransportProvider } from '../smtp/provider';
@@ -40,12 +41,23 @@ interface SuppressNodeDef extends NodeDef {
   bounces?: 'known' | 'any';
 }
 
+interface SuppressCredentials {
+  /** The password of providers' webhook requests (HTTP Basic, any user name). */
+  webhookPassword?: string;
+}
+
+/** The largest webhook body looked at (SendGrid posts events in batches). */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
 /** What a bounce message did, per recipient, in `msg.payload.events`. */
 interface BounceOutcome {
   email: string;
-  kind: BounceKind;
-  status: string;
-  diagnostic: string;
+  kind: BounceKind | ConsentEventKind;
+  /** From a bounce message: the status code and the server's reply. */
+  status?: string;
+  diagnostic?: string;
+  /** From a webhook: the provider's words. */
+  detail?: string;
   campaign: string;
   /** `suppressed`, `alreadySuppressed`, `counted` (a soft bounce under the limit), `ignored` (not an address the ledger knows). */
   outcome: 'suppressed' | 'alreadySuppressed' | 'counted' | 'ignored';
@@ -54,7 +66,7 @@ interface BounceOutcome {
 
 /** What happened to a message, in `msg.consent`. */
 interface ConsentInfo {
-  status: 'suppressed' | 'alreadySuppressed' | 'confirm' | 'refused' | 'failed' | 'bounce' | 'notABounce';
+  status: 'suppressed' | 'alreadySuppressed' | 'confirm' | 'refused' | 'failed' | 'bounce' | 'notABounce' | 'webhook';
   /** Why a request was refused: `malformed`, `tooLong`, `forged`, `expired`, `tooLarge`, `rateLimited`, `method`, `unavailable`. */
   refused?: string;
   email?: string;
@@ -99,7 +111,7 @@ function loadPages(): Record<PageLanguage, PageTexts> {
 export = function (RED: NodeAPI) {
   const pages = loadPages();
 
-  function MarketingSuppressNode(this: Node, config: SuppressNodeDef) {
+  function MarketingSuppressNode(this: Node<SuppressCredentials>, config: SuppressNodeDef) {
     RED.nodes.createNode(this, config);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- Node-RED's idiom: the closures below act on the node
     const node = this;
@@ -174,6 +186,38 @@ export = function (RED: NodeAPI) {
       return { status: outcome.added ? 'suppressed' : 'alreadySuppressed', email, reason, campaign, list: listName, at };
     }
 
+    /** A POST that looks like a provider's webhook: authenticated, size-limited, then read. */
+    function webhookRequest(msg: NodeMessageInFlow, headers: Record<string, unknown>, send: Send, done: Done): void {
+      const password = (node.credentials as SuppressCredentials | undefined)?.webhookPassword ?? '';
+      const out = msg as unknown as Record<string, unknown>;
+      const answer = (statusCode: number, why: string, extra: Record<string, string> = {}) => {
+        counts.refused++;
+        out.statusCode = statusCode;
+        out.headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...extra };
+        out.payload = { error: why };
+        out.consent = { status: 'refused', refused: why };
+        showStatus();
+        send(msg);
+        done();
+      };
+      if (!password) return answer(503, 'unavailable');
+      if (!basicAuthMatches(headers.authorization, password)) return answer(401, 'unauthorized', { 'WWW-Authenticate': 'Basic realm="marketing-suppress"' });
+      if (bodySize(msg.payload) > MAX_WEBHOOK_BYTES) return answer(413, 'tooLarge');
+      const webhook = readWebhook(headers, msg.payload);
+      if (!webhook) return answer(400, 'malformed');
+      handleWebhook(msg, webhook, send, done).catch((err: unknown) => {
+        // The provider retries a failed delivery of its events: a 500 asks for that.
+        const error = localiseError(RED, 'suppress', err);
+        showError(node, error.message);
+        out.statusCode = 500;
+        out.headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+        out.payload = { error: 'failed' };
+        out.consent = { status: 'failed' };
+        send(msg);
+        done(error);
+      });
+    }
+
     /** A request from an HTTP In node: the unsubscribe link, clicked or one-click POSTed. */
     function handleRequest(msg: NodeMessageInFlow, request: HttpRequest, send: Send, done: Done): void {
       const headers = request.headers ?? {};
@@ -185,6 +229,9 @@ export = function (RED: NodeAPI) {
       }
       if (!limiter.take()) {
         return refuse(msg, send, done, 429, 'rateLimited', language, 'busy', { 'Retry-After': String(limiter.retryAfter()) });
+      }
+      if (method === 'POST' && (headers['x-amz-sns-message-type'] !== undefined || Array.isArray(msg.payload) || (typeof msg.payload === 'string' && msg.payload.trimStart().startsWith('[')))) {
+        return webhookRequest(msg, headers, send, done);
       }
       const declared = Number(headers['content-length']);
       if ((Number.isFinite(declared) && declared > MAX_BODY_BYTES) || bodySize(msg.payload) > MAX_BODY_BYTES) {
@@ -239,6 +286,51 @@ export = function (RED: NodeAPI) {
       return records.reduce((latest, record) => (record.entry.at > latest.entry.at ? record : latest)).campaign;
     }
 
+    /**
+     * Records one bounce, complaint or unsubscribe reported by a bounce message or a webhook:
+     * only for an address the send ledger mailed, unless told otherwise; soft bounces count.
+     */
+    async function applyEvent(
+      opened: SuppressionList, email: string, kind: BounceKind | ConsentEventKind, messageId: string | undefined, details: Record<string, string>,
+    ): Promise<BounceOutcome> {
+      const campaign = mailedBy(email, messageId);
+      const base = { email, kind, ...details, campaign: campaign ?? '' };
+      if (campaign === undefined && onlyKnown) return { ...base, outcome: 'ignored' };
+      if (kind === 'softBounce') {
+        const outcome = await opened.softBounce({ email, campaign: campaign ?? '' }, softBounceLimit);
+        if (outcome.suppression) describe(outcome.suppression);
+        const result = outcome.suppression ? (outcome.suppression.added ? 'suppressed' : 'alreadySuppressed') : 'counted';
+        return { ...base, outcome: result, softBounces: outcome.count };
+      }
+      const outcome = await opened.suppress({ email, reason: kind, campaign: campaign ?? '' });
+      describe(outcome);
+      return { ...base, outcome: outcome.added ? 'suppressed' : 'alreadySuppressed' };
+    }
+
+    /** A provider's webhook request (SES through SNS, SendGrid), after its authentication. */
+    async function handleWebhook(msg: NodeMessageInFlow, webhook: WebhookPayload, send: Send, done: Done): Promise<void> {
+      const out = msg as unknown as Record<string, unknown>;
+      const reply = (statusCode: number, payload: unknown) => {
+        out.statusCode = statusCode;
+        out.headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+        out.payload = payload;
+        out.consent = { status: 'webhook' };
+        showStatus();
+        send(msg);
+        done();
+      };
+      if ('type' in webhook && webhook.type === 'subscriptionConfirmation') {
+        // Confirms the SNS subscription by visiting Amazon's confirmation URL.
+        const confirmed = await fetch(webhook.subscribeUrl, { redirect: 'error', signal: AbortSignal.timeout(10_000) }).then((response) => response.ok, () => false);
+        return reply(confirmed ? 200 : 502, { confirmed });
+      }
+      if (!('events' in webhook)) return reply(200, { received: 0, events: [] });
+      if (!list) return reply(503, { error: 'unavailable' });
+      const events: BounceOutcome[] = [];
+      for (const event of webhook.events) events.push(await applyEvent(list, event.email, event.kind, event.messageId, { detail: event.detail }));
+      reply(200, { received: events.length, events });
+    }
+
     /** A bounce message (raw, or the text of a parsed one) in `msg.payload`: hard bounces suppress, soft ones count. */
     async function handleBounce(msg: NodeMessageInFlow, send: Send, done: Done): Promise<void> {
       const payload = msg.payload as string | Buffer;
@@ -250,22 +342,7 @@ export = function (RED: NodeAPI) {
       if (!list) throw listError ?? new MarketingError('suppressionOpen', 'The suppression list is not open yet', { path: DEFAULT_SUPPRESSION_FILE, message: 'not open' });
       const events: BounceOutcome[] = [];
       for (const event of report.events) {
-        const campaign = mailedBy(event.email, report.originalMessageId);
-        const base = { email: event.email, kind: event.kind, status: event.status, diagnostic: event.diagnostic, campaign: campaign ?? '' };
-        if (campaign === undefined && onlyKnown) {
-          events.push({ ...base, outcome: 'ignored' });
-          continue;
-        }
-        if (event.kind === 'hardBounce') {
-          const outcome = await list.suppress({ email: event.email, reason: 'hardBounce', campaign: campaign ?? '' });
-          describe(outcome);
-          events.push({ ...base, outcome: outcome.added ? 'suppressed' : 'alreadySuppressed' });
-        } else {
-          const outcome = await list.softBounce({ email: event.email, campaign: campaign ?? '' }, softBounceLimit);
-          if (outcome.suppression) describe(outcome.suppression);
-          const kind = outcome.suppression ? (outcome.suppression.added ? 'suppressed' : 'alreadySuppressed') : 'counted';
-          events.push({ ...base, outcome: kind, softBounces: outcome.count });
-        }
+        events.push(await applyEvent(list, event.email, event.kind, report.originalMessageId, { status: event.status, diagnostic: event.diagnostic }));
       }
       msg.payload = { events };
       (msg as unknown as { consent: ConsentInfo }).consent = { status: report.isDeliveryStatus ? 'bounce' : 'notABounce' };
@@ -345,5 +422,7 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('marketing-suppress', MarketingSuppressNode);
+  RED.nodes.registerType<Node<SuppressCredentials>, SuppressNodeDef, unknown, SuppressCredentials>('marketing-suppress', MarketingSuppressNode, {
+    credentials: { webhookPassword: { type: 'password' } },
+  });
 };

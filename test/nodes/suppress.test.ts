@@ -64,9 +64,11 @@ describe('marketing-suppress', function () {
     removeUserDir(userDir);
   });
 
-  async function deploy(suppress: Record<string, unknown> = {}, credentials: Record<string, unknown> = { unsubscribeSecret: SECRET }) {
+  async function deploy(
+    suppress: Record<string, unknown> = {}, credentials: Record<string, unknown> = { unsubscribeSecret: SECRET }, suppressCredentials: Record<string, unknown> = {},
+  ) {
     const flow = suppressFlow(suppress);
-    await helper.load([captureHttpNode, httpInNode, smtpNode, suppressNode], flow, { 'smtp-server': credentials });
+    await helper.load([captureHttpNode, httpInNode, smtpNode, suppressNode], flow, { 'smtp-server': credentials, suppress: suppressCredentials });
     web = createServer((req, res) => (httpNode as (req: unknown, res: unknown) => void)(req, res));
     await new Promise<void>((resolve) => (web as Server).listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(web.address() as { port: number }).port}`;
@@ -303,6 +305,80 @@ describe('marketing-suppress', function () {
       const { out } = await deploy({ bounces: 'any' });
       const [events] = await feed(out, [dsn('postfix-user-unknown')]);
       assert.deepEqual(events.map(({ email, campaign, outcome }) => [email, campaign, outcome]), [['nobody@example.com', '', 'suppressed']]);
+    });
+  });
+
+  describe('provider webhooks', () => {
+    const PASSWORD = 'webhook-password-for-tests';
+    const basic = (password: string) => `Basic ${Buffer.from(`hook:${password}`).toString('base64')}`;
+    const post = (body: string, headers: Record<string, string>) => request('/unsubscribe', { method: 'POST', body, headers });
+    const sesBounce = (email: string, bounceType: string) => JSON.stringify({
+      Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:eu-west-1:123:ses',
+      Message: JSON.stringify({
+        notificationType: 'Bounce',
+        bounce: { bounceType, bounceSubType: 'General', bouncedRecipients: [{ emailAddress: email, diagnosticCode: 'smtp; 550 5.1.1 user unknown' }] },
+        mail: { commonHeaders: { messageId: '<abc@shop.example>' } },
+      }),
+    });
+
+    async function ledgerOf(records: Array<[string, string]>): Promise<void> {
+      const ledger = await SendLedger.open(join(userDir, DEFAULT_LEDGER_FILE));
+      for (const [campaign, to] of records) await ledger.append({ campaign, to, state: 'sent', at: new Date().toISOString(), messageId: '<abc@shop.example>' });
+      await ledger.close();
+    }
+
+    it('records SES bounces and complaints posted by SNS, with HTTP Basic authentication', async () => {
+      await ledgerOf([['spring', 'gone@example.com'], ['spring', 'angry@example.com'], ['spring', 'slow@example.com']]);
+      await deploy({}, { unsubscribeSecret: SECRET }, { webhookPassword: PASSWORD });
+      // SNS posts its JSON as text/plain.
+      const headers = { 'Content-Type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification', Authorization: basic(PASSWORD) };
+      const hard = await post(sesBounce('Gone@Example.com', 'Permanent'), headers);
+      assert.equal(hard.status, 200, hard.text);
+      assert.match(hard.headers.get('content-type') ?? '', /^application\/json/);
+      assert.deepEqual((JSON.parse(hard.text) as { events: Array<{ email: string; kind: string; campaign: string; outcome: string }> }).events
+        .map(({ email, kind, campaign, outcome }) => [email, kind, campaign, outcome]), [['gone@example.com', 'hardBounce', 'spring', 'suppressed']]);
+      const soft = await post(sesBounce('slow@example.com', 'Transient'), headers);
+      assert.match(soft.text, /"outcome":"counted","softBounces":1/);
+      const complaint = await post(JSON.stringify({
+        Type: 'Notification',
+        Message: JSON.stringify({ notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'angry@example.com' }], complaintFeedbackType: 'abuse' }, mail: {} }),
+      }), headers);
+      assert.match(complaint.text, /"kind":"complaint".*"outcome":"suppressed"/);
+      const list = await suppressionFile();
+      assert.deepEqual([list.lookup('gone@example.com')?.reason, list.lookup('angry@example.com')?.reason, list.has('slow@example.com')], ['hardBounce', 'complaint', false]);
+      await list.close();
+    });
+
+    it('records SendGrid events, and refuses webhook requests without the password (401) or while none is set (503)', async () => {
+      await ledgerOf([['spring', 'a@example.com'], ['spring', 'h@example.com'], ['spring', 'i@example.com']]);
+      await deploy({}, { unsubscribeSecret: SECRET }, { webhookPassword: PASSWORD });
+      const events = JSON.stringify([
+        { email: 'a@example.com', event: 'bounce', type: 'bounce', status: '5.1.1', reason: '550 no such user' },
+        { email: 'h@example.com', event: 'spamreport' },
+        { email: 'i@example.com', event: 'group_unsubscribe' },
+        { email: 'stranger@example.com', event: 'spamreport' },
+        { email: 'a@example.com', event: 'delivered' },
+      ]);
+      const refused = await post(events, { 'Content-Type': 'application/json' });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('www-authenticate'), 'Basic realm="marketing-suppress"');
+      assert.equal((await post(events, { 'Content-Type': 'application/json', Authorization: basic('wrong password') })).status, 401);
+      const accepted = await post(events, { 'Content-Type': 'application/json', Authorization: basic(PASSWORD) });
+      assert.equal(accepted.status, 200, accepted.text);
+      const body = JSON.parse(accepted.text) as { received: number; events: Array<{ email: string; kind: string; outcome: string }> };
+      assert.equal(body.received, 4);
+      assert.deepEqual(body.events.map(({ email, kind, outcome }) => `${email} ${kind} ${outcome}`), [
+        'a@example.com hardBounce suppressed', 'h@example.com complaint suppressed', 'i@example.com unsubscribe suppressed', 'stranger@example.com complaint ignored',
+      ]);
+      // A confirmation URL that is not Amazon's is never visited.
+      const confirmation = await post(JSON.stringify({ Type: 'SubscriptionConfirmation', SubscribeURL: 'https://127.0.0.1:1/confirm' }),
+        { 'Content-Type': 'text/plain', 'x-amz-sns-message-type': 'SubscriptionConfirmation', Authorization: basic(PASSWORD) });
+      assert.deepEqual([confirmation.status, JSON.parse(confirmation.text)], [200, { received: 0, events: [] }]);
+      await helper.unload();
+      await new Promise<void>((resolve) => (web as Server).close(() => resolve()));
+      web = undefined;
+      await deploy();
+      assert.equal((await post(events, { 'Content-Type': 'application/json', Authorization: basic(PASSWORD) })).status, 503);
     });
   });
 });
