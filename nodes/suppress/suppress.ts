@@ -293,6 +293,8 @@ export = function (RED: NodeAPI) {
     async function applyEvent(
       opened: SuppressionList, email: string, kind: BounceKind | ConsentEventKind, messageId: string | undefined, details: Record<string, string>,
     ): Promise<BounceOutcome> {
+      // The ledger may still be loading when the flows have just started.
+      await ledgerLease.ledger.catch(() => undefined);
       const campaign = mailedBy(email, messageId);
       const base = { email, kind, ...details, campaign: campaign ?? '' };
       if (campaign === undefined && onlyKnown) return { ...base, outcome: 'ignored' };
