@@ -481,7 +481,8 @@ describe('marketing-segment node', function () {
       helper.getNode('out').on('input', () => received++);
       const total = 10_000;
       helper.getNode('seg').receive({ payload: Array.from({ length: total }, (_, i) => ({ email: `u${i}@example.com` })) });
-      await settle(20);
+      // Stop once sending has begun (however loaded the machine is, it starts within a few seconds).
+      for (let waited = 0; received === 0 && waited < 10_000; waited += 5) await settle(5);
       await helper.unload();
       const atStop = received;
       await settle(100);
