@@ -14,12 +14,9 @@
  * Soft bounces are counted in the same file, one line each (`{"kind":"softBounce", email,
  * at, campaign}`), so that the count survives a restart; they suppress nothing by themselves.
  */
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { AppendLog, decodeChecksummedLine, encodeChecksummedLine, readAndRepair } from '../durable-log';
 import { MarketingError } from '../errors';
-import { crc32 } from '../email/ledger';
-import { syncDirectory } from '../email/durable-file';
 import { isValidEmail, normaliseEmail } from '../segmentation/contacts';
 import { SharedResources } from '../shared';
 
@@ -81,27 +78,18 @@ export interface SoftBounceOutcome {
 }
 
 export function encodeSuppressionLine(record: SuppressionRecord | SoftBounceRecord): string {
-  const json = JSON.stringify(record);
-  return `${crc32(Buffer.from(json)).toString(16).padStart(8, '0')} ${json}\n`;
+  return encodeChecksummedLine(record);
 }
 
-/** The record of one line (without its newline), or undefined if it is damaged. */
 export function decodeSuppressionLine(line: Buffer): SuppressionRecord | SoftBounceRecord | undefined {
-  if (line.length < 10 || line[8] !== 0x20) return undefined;
-  const checksum = Number.parseInt(line.subarray(0, 8).toString('latin1'), 16);
-  const json = line.subarray(9);
-  if (!Number.isInteger(checksum) || crc32(json) !== checksum) return undefined;
-  try {
-    const record = JSON.parse(json.toString('utf8')) as SuppressionRecord | SoftBounceRecord;
-    if ('kind' in record) {
-      if (record.kind !== 'softBounce' || typeof record.email !== 'string' || typeof record.at !== 'string') return undefined;
-      return { kind: 'softBounce', email: record.email, at: record.at, campaign: String(record.campaign ?? '') };
-    }
-    if (typeof record.email !== 'string' || !isSuppressionReason(record.reason) || typeof record.at !== 'string') return undefined;
-    return { email: record.email, reason: record.reason, at: record.at, campaign: String(record.campaign ?? ''), list: String(record.list ?? '') };
-  } catch {
-    return undefined;
+  const record = decodeChecksummedLine(line) as SuppressionRecord | SoftBounceRecord | undefined;
+  if (record === null || typeof record !== 'object') return undefined;
+  if ('kind' in record) {
+    if (record.kind !== 'softBounce' || typeof record.email !== 'string' || typeof record.at !== 'string') return undefined;
+    return { kind: 'softBounce', email: record.email, at: record.at, campaign: String(record.campaign ?? '') };
   }
+  if (typeof record.email !== 'string' || !isSuppressionReason(record.reason) || typeof record.at !== 'string') return undefined;
+  return { email: record.email, reason: record.reason, at: record.at, campaign: String(record.campaign ?? ''), list: String(record.list ?? '') };
 }
 
 function name(value: unknown, field: string): string {
@@ -116,19 +104,13 @@ function name(value: unknown, field: string): string {
   return trimmed;
 }
 
-const READ_CHUNK = 1 << 20;
-
 export class SuppressionList {
   readonly path: string;
   private readonly entries = new Map<string, SuppressionEntry>();
   private readonly softBounces = new Map<string, number>();
   /** Addresses whose record is not on disk yet, with the promise of its write. */
   private readonly unwritten = new Map<string, Promise<void>>();
-  private handle: FileHandle | undefined;
-  private batch: string[] = [];
-  private batchWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  private flushing: Promise<void> | undefined;
-  private closed = false;
+  private log: AppendLog | undefined;
   /** Damaged lines found when the file was read (a torn tail is not counted). */
   corruptLines = 0;
 
@@ -142,7 +124,7 @@ export class SuppressionList {
     try {
       await list.load();
     } catch (err) {
-      await list.handle?.close().catch(() => undefined);
+      await list.log?.close().catch(() => undefined);
       throw new MarketingError('suppressionOpen', `Cannot open the suppression list ${list.path}: ${(err as Error).message}`, {
         path: list.path,
         message: (err as Error).message,
@@ -152,45 +134,27 @@ export class SuppressionList {
   }
 
   private async load(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const repair = await open(this.path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
-    let validEnd = 0;
-    try {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
-      let carry = Buffer.alloc(0);
-      let position = 0;
-      for (;;) {
-        const { bytesRead } = await repair.read(chunk, 0, READ_CHUNK, position);
-        if (bytesRead === 0) break;
-        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-        const dataStart = position - carry.length;
-        position += bytesRead;
-        let start = 0;
-        for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
-          const record = decodeSuppressionLine(data.subarray(start, end));
-          if (record && 'kind' in record) {
-            this.softBounces.set(record.email, (this.softBounces.get(record.email) ?? 0) + 1);
-          } else if (record) {
-            const { email, ...entry } = record;
-            // The first record of an address is the one in force, as when it was written.
-            if (!this.entries.has(email)) this.entries.set(email, entry);
-          } else {
-            this.corruptLines++;
-          }
-          start = end + 1;
-          validEnd = dataStart + start;
-        }
-        carry = Buffer.from(data.subarray(start));
+    const read = await readAndRepair(this.path, (line) => {
+      const record = decodeSuppressionLine(line);
+      if (record && 'kind' in record) {
+        this.softBounces.set(record.email, (this.softBounces.get(record.email) ?? 0) + 1);
+      } else if (record) {
+        const { email, ...entry } = record;
+        // The first record of an address is the one in force, as when it was written.
+        if (!this.entries.has(email)) this.entries.set(email, entry);
       }
-      if (position > validEnd) {
-        await repair.truncate(validEnd);
-        await repair.datasync();
-      }
-    } finally {
-      await repair.close();
-    }
-    this.handle = await open(this.path, 'a', 0o600);
-    if (validEnd === 0) await syncDirectory(dirname(this.path));
+      return record !== undefined;
+    });
+    this.corruptLines = read.corrupt;
+    this.log = await AppendLog.open(this.path, read.created, {
+      closed: () => new MarketingError('suppressionWrite', 'The suppression list is closed', { path: this.path, message: 'closed' }),
+      // The addresses stay suppressed in memory: a write that failed must not let mail through.
+      write: (err) => new MarketingError('suppressionWrite', `Cannot write the suppression list ${this.path}: ${err.message}`, { path: this.path, message: err.message }),
+    });
+  }
+
+  private get closed(): boolean {
+    return !this.log || this.log.closed;
   }
 
   /** Number of suppressed addresses. */
@@ -224,7 +188,7 @@ export class SuppressionList {
     const email = normaliseEmail(request.email);
     const campaign = name(request.campaign, 'campaign');
     const list = name(request.list, 'list');
-    if (this.closed || !this.handle) {
+    if (this.closed) {
       return Promise.reject(new MarketingError('suppressionWrite', 'The suppression list is closed', { path: this.path, message: 'closed' }));
     }
     const existing = this.entries.get(email);
@@ -250,11 +214,7 @@ export class SuppressionList {
   }
 
   private write(record: SuppressionRecord | SoftBounceRecord): Promise<void> {
-    this.batch.push(encodeSuppressionLine(record));
-    return new Promise<void>((resolveWrite, rejectWrite) => {
-      this.batchWaiters.push({ resolve: resolveWrite, reject: rejectWrite });
-      this.flushing ??= new Promise<void>((done) => setImmediate(() => this.flush().then(done)));
-    });
+    return (this.log as AppendLog).append(encodeSuppressionLine(record));
   }
 
   /** Soft bounces counted for `email` (any case). */
@@ -272,7 +232,7 @@ export class SuppressionList {
     }
     const email = normaliseEmail(request.email);
     const campaign = name(request.campaign, 'campaign');
-    if (this.closed || !this.handle) {
+    if (this.closed) {
       throw new MarketingError('suppressionWrite', 'The suppression list is closed', { path: this.path, message: 'closed' });
     }
     if (this.entries.has(email)) {
@@ -289,29 +249,6 @@ export class SuppressionList {
     return { count, suppression };
   }
 
-  private async flush(): Promise<void> {
-    const handle = this.handle as FileHandle;
-    while (this.batch.length) {
-      const lines = this.batch.join('');
-      const waiters = this.batchWaiters;
-      this.batch = [];
-      this.batchWaiters = [];
-      try {
-        await handle.appendFile(lines);
-        await handle.datasync();
-        for (const waiter of waiters) waiter.resolve();
-      } catch (err) {
-        // The addresses stay suppressed in memory: a write that failed must not let mail through.
-        const failure = new MarketingError('suppressionWrite', `Cannot write the suppression list ${this.path}: ${(err as Error).message}`, {
-          path: this.path,
-          message: (err as Error).message,
-        });
-        for (const waiter of waiters) waiter.reject(failure);
-      }
-    }
-    this.flushing = undefined;
-  }
-
   /** Counts by reason, for reports. */
   summarise(): Record<SuppressionReason, number> {
     const counts = Object.fromEntries(SUPPRESSION_REASONS.map((reason) => [reason, 0])) as Record<SuppressionReason, number>;
@@ -321,11 +258,7 @@ export class SuppressionList {
 
   /** Waits for the records already suppressed to reach the disk, then closes the file. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    while (this.flushing) await this.flushing;
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.log?.close();
   }
 }
 

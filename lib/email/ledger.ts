@@ -3,23 +3,17 @@
  * per campaign and recipient, so that a restart, a redeploy or the same list fed twice never
  * sends a message twice.
  *
- * File format: one record per line, `<crc32 as 8 hex digits> <JSON>\n`. Records are only
- * ever appended, so the only damage a crash can do is a torn last line (or, on some file
- * systems, a tail of zeros); such a line fails its checksum or has no newline, is ignored
- * when the file is read, and is cut off before anything new is appended.
- *
- * Durability: records are written with group commit. Every append joins the batch that the
- * next flush writes with one write() and one fdatasync(); the promise an append returns
- * resolves only after that fdatasync, and a message is acknowledged only after that. While
- * one batch is being synced the next one fills up, so the number of syncs per second is
- * bounded by the disk, not by the message rate.
+ * File format and durability: lib/durable-log.ts (checksummed JSON lines, a torn tail cut off
+ * at start, group commit with fdatasync). A message is acknowledged only after its record's
+ * fdatasync.
  */
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { AppendLog, decodeChecksummedLine, encodeChecksummedLine, readAndRepair } from '../durable-log';
 import { MarketingError } from '../errors';
 import { SharedResources } from '../shared';
-import { syncDirectory, writeFileAtomically } from './durable-file';
+import { writeFileAtomically } from './durable-file';
+
+export { crc32 } from '../durable-log';
 
 /** The ledger's file name in the Node-RED user directory, shared by every send-email node. */
 export const DEFAULT_LEDGER_FILE = 'marketing-send-ledger.log';
@@ -60,56 +54,25 @@ export interface CampaignLedgerSummary {
   interruptedRecipients: string[];
 }
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE), the checksum of zip and PNG: enough to tell a torn or zeroed line. */
-export function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = CRC_TABLE[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 export function encodeLedgerLine(record: LedgerRecord): string {
-  const json = JSON.stringify(record);
-  return `${crc32(Buffer.from(json)).toString(16).padStart(8, '0')} ${json}\n`;
+  return encodeChecksummedLine(record);
 }
 
 const STATES = new Set<LedgerState>(['attempt', 'sent', 'failed']);
 
 /** The record of one line (without its newline), or undefined if it is damaged. */
 export function decodeLedgerLine(line: Buffer): LedgerRecord | undefined {
-  if (line.length < 10 || line[8] !== 0x20) return undefined;
-  const checksum = Number.parseInt(line.subarray(0, 8).toString('latin1'), 16);
-  const json = line.subarray(9);
-  if (!Number.isInteger(checksum) || crc32(json) !== checksum) return undefined;
-  try {
-    const record = JSON.parse(json.toString('utf8')) as LedgerRecord;
-    if (typeof record.campaign !== 'string' || typeof record.to !== 'string' || !STATES.has(record.state)) return undefined;
-    return record;
-  } catch {
-    return undefined;
-  }
+  const record = decodeChecksummedLine(line) as LedgerRecord | undefined;
+  if (record === null || typeof record !== 'object') return undefined;
+  if (typeof record.campaign !== 'string' || typeof record.to !== 'string' || !STATES.has(record.state)) return undefined;
+  return record;
 }
-
-const READ_CHUNK = 1 << 20;
 
 export class SendLedger {
   readonly path: string;
   private readonly campaigns = new Map<string, Map<string, LedgerEntry>>();
   private readonly inFlight = new Set<string>();
-  private handle: FileHandle | undefined;
-  private batch: string[] = [];
-  private batchWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  private flushing: Promise<void> | undefined;
-  private closed = false;
+  private log: AppendLog | undefined;
   /** Damaged lines found when the file was read (a torn tail is not counted). */
   corruptLines = 0;
 
@@ -126,7 +89,7 @@ export class SendLedger {
     try {
       await ledger.load();
     } catch (err) {
-      await ledger.handle?.close().catch(() => undefined);
+      await ledger.log?.close().catch(() => undefined);
       throw new MarketingError('ledgerOpen', `Cannot open the send ledger ${ledger.path}: ${(err as Error).message}`, {
         path: ledger.path,
         message: (err as Error).message,
@@ -136,46 +99,17 @@ export class SendLedger {
   }
 
   private async load(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    // O_APPEND would ignore the truncation offset on some platforms, so the file is read and
-    // repaired through a read-write handle first, then reopened for appending.
-    const repair = await open(this.path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
-    let lines = 0;
-    let validEnd = 0;
-    try {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK);
-      let carry = Buffer.alloc(0);
-      let position = 0;
-      for (;;) {
-        const { bytesRead } = await repair.read(chunk, 0, READ_CHUNK, position);
-        if (bytesRead === 0) break;
-        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-        const dataStart = position - carry.length;
-        position += bytesRead;
-        let start = 0;
-        for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
-          const record = decodeLedgerLine(data.subarray(start, end));
-          if (record) {
-            this.apply(record);
-            lines++;
-          } else {
-            this.corruptLines++;
-          }
-          start = end + 1;
-          validEnd = dataStart + start;
-        }
-        carry = Buffer.from(data.subarray(start));
-      }
-      if (position > validEnd) {
-        await repair.truncate(validEnd);
-        await repair.datasync();
-      }
-    } finally {
-      await repair.close();
-    }
-    if (lines > 1000 && lines > 1.5 * this.size()) await this.compact();
-    this.handle = await open(this.path, 'a', 0o600);
-    if (validEnd === 0) await syncDirectory(dirname(this.path));
+    const read = await readAndRepair(this.path, (line) => {
+      const record = decodeLedgerLine(line);
+      if (record) this.apply(record);
+      return record !== undefined;
+    });
+    this.corruptLines = read.corrupt;
+    if (read.valid > 1000 && read.valid > 1.5 * this.size()) await this.compact();
+    this.log = await AppendLog.open(this.path, read.created, {
+      closed: () => new MarketingError('ledgerWrite', 'The send ledger is closed', { path: this.path, message: 'closed' }),
+      write: (err) => new MarketingError('ledgerWrite', `Cannot write the send ledger ${this.path}: ${err.message}`, { path: this.path, message: err.message }),
+    });
   }
 
   private size(): number {
@@ -247,38 +181,11 @@ export class SendLedger {
 
   /** Appends a record; resolves once it is on disk (after the fdatasync of its batch). */
   append(record: LedgerRecord): Promise<void> {
-    if (this.closed || !this.handle) {
+    if (!this.log || this.log.closed) {
       return Promise.reject(new MarketingError('ledgerWrite', 'The send ledger is closed', { path: this.path, message: 'closed' }));
     }
     this.apply(record);
-    this.batch.push(encodeLedgerLine(record));
-    return new Promise((resolveWrite, rejectWrite) => {
-      this.batchWaiters.push({ resolve: resolveWrite, reject: rejectWrite });
-      // setImmediate lets every record appended in this turn of the event loop join the batch
-      this.flushing ??= new Promise<void>((done) => setImmediate(() => this.flush().then(done)));
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const handle = this.handle as FileHandle;
-    while (this.batch.length) {
-      const lines = this.batch.join('');
-      const waiters = this.batchWaiters;
-      this.batch = [];
-      this.batchWaiters = [];
-      try {
-        await handle.appendFile(lines);
-        await handle.datasync();
-        for (const waiter of waiters) waiter.resolve();
-      } catch (err) {
-        const failure = new MarketingError('ledgerWrite', `Cannot write the send ledger ${this.path}: ${(err as Error).message}`, {
-          path: this.path,
-          message: (err as Error).message,
-        });
-        for (const waiter of waiters) waiter.reject(failure);
-      }
-    }
-    this.flushing = undefined;
+    return this.log.append(encodeLedgerLine(record));
   }
 
   summarise(campaign: string): CampaignLedgerSummary {
@@ -302,11 +209,7 @@ export class SendLedger {
 
   /** Waits for the records already appended to reach the disk, then closes the file. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    while (this.flushing) await this.flushing;
-    await this.handle?.close();
-    this.handle = undefined;
+    await this.log?.close();
   }
 }
 
