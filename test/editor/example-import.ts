@@ -29,6 +29,7 @@ interface WindowWithRED {
       node(id: string): (FlowNode & { status?: NodeStatus }) | null;
       workspace(id: string): unknown;
     };
+    view: { reveal(id: string): void };
   };
 }
 
@@ -131,6 +132,9 @@ export function describeExampleImport(session: EditorSession): void {
 
     it('previews the example\'s prompts (default and per segment) for the sample contact in the prompt dialog', async () => {
       const prompt = nodeOfType('marketing-prompt');
+      // Scrolled into view first: after the zoom changes of the picture above, the node can be
+      // outside the visible part of the workspace, where the editor does not draw it.
+      await page.evaluate((id) => (window as unknown as WindowWithRED).RED.view.reveal(id), prompt.id);
       await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${prompt.id}"]`).dblclick();
       await page.locator('#red-ui-tab-marketing-prompt-tab-preview a').click();
       const output = page.locator('#marketing-prompt-output');
