@@ -264,6 +264,10 @@ async function main(): Promise<void> {
     [...defectShares(current, single.texts, (m) => String(m.payload), true)].map(([name, cells]) => [name, ...cells]));
 
   const best = await run(current, 3, csvText, targeted);
+  // The check node replaces msg.check with its results: the offers the flow allowed each contact
+  // are those its messages carried in the first run, before any check.
+  const allowed = new Map(single.texts.map((m) => [String(m.contact.email), m.check]));
+  for (const m of best.passed) m.check = allowed.get(String(m.contact.email));
   const passedShares = defectShares(current, best.passed, (m) => String(m.payload));
   table('2. Best of 3 with checks (contacts; share held for review; share of passed emails with each defect):',
     ['group', 'contacts', 'passed', 'held for review', ...Object.keys(DEFECTS)],
