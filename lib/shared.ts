@@ -2,6 +2,7 @@
  * Resources shared by every user in the process that asks for the same key (a loaded model,
  * an open ledger file): created on the first acquire, disposed of on the last release.
  */
+import { resolve } from 'node:path';
 
 /** A user's hold on a shared resource. */
 export interface Lease<T> {
@@ -46,5 +47,27 @@ export class SharedResources<T> {
   /** Number of users holding the resource for `key` (0 when none). */
   users(key: string): number {
     return this.entries.get(key)?.users ?? 0;
+  }
+}
+
+/**
+ * Files opened once per process, by absolute path (the send ledger, the suppression list): every
+ * user shares one instance, the last release closes it, and a file opened again while it is
+ * being closed waits for the close first.
+ */
+export class SharedFiles<T extends { close(): Promise<void> }> {
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly files = new SharedResources<Promise<T>>(async (opened, key) => {
+    const closing = opened.then((file) => file.close(), () => undefined);
+    this.closing.set(key, closing);
+    await closing;
+    if (this.closing.get(key) === closing) this.closing.delete(key);
+  });
+
+  constructor(private readonly open: (path: string) => Promise<T>) {}
+
+  acquire(path: string): Lease<Promise<T>> {
+    const key = resolve(path);
+    return this.files.acquire(key, () => (this.closing.get(key) ?? Promise.resolve()).then(() => this.open(key)));
   }
 }

@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { AppendLog, decodeChecksummedLine, encodeChecksummedLine, readAndRepair } from '../durable-log';
 import { MarketingError } from '../errors';
 import { isValidEmail, normaliseEmail } from '../segmentation/contacts';
-import { SharedResources } from '../shared';
+import { SharedFiles } from '../shared';
 
 /** The list's file name in the Node-RED user directory, next to the send ledger. */
 export const DEFAULT_SUPPRESSION_FILE = 'marketing-suppression.log';
@@ -269,20 +269,13 @@ export interface SuppressionLease {
   release(): Promise<void>;
 }
 
-const closingLists = new Map<string, Promise<void>>();
-const sharedLists = new SharedResources<Promise<SuppressionList>>(async (opened, key) => {
-  const closing = opened.then((list) => list.close(), () => undefined);
-  closingLists.set(key, closing);
-  await closing;
-  if (closingLists.get(key) === closing) closingLists.delete(key);
-});
+const sharedLists = new SharedFiles((path) => SuppressionList.open(path));
 
 /**
  * One SuppressionList per file per process: a suppression recorded by one node is seen by
  * every other node at once.
  */
 export function acquireSuppressionList(path: string): SuppressionLease {
-  const key = resolve(path);
-  const { value, release } = sharedLists.acquire(key, () => (closingLists.get(key) ?? Promise.resolve()).then(() => SuppressionList.open(key)));
+  const { value, release } = sharedLists.acquire(path);
   return { list: value, release };
 }

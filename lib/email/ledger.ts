@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { AppendLog, decodeChecksummedLine, encodeChecksummedLine, readAndRepair } from '../durable-log';
 import { MarketingError } from '../errors';
-import { SharedResources } from '../shared';
+import { SharedFiles } from '../shared';
 import { writeFileAtomically } from './durable-file';
 
 export { crc32 } from '../durable-log';
@@ -224,21 +224,13 @@ export interface LedgerLease {
   release(): Promise<void>;
 }
 
-/** Files being closed: a ledger opened again for the same file waits for its close. */
-const closingLedgers = new Map<string, Promise<void>>();
-const sharedLedgers = new SharedResources<Promise<SendLedger>>(async (opened, key) => {
-  const closing = opened.then((ledger) => ledger.close(), () => undefined);
-  closingLedgers.set(key, closing);
-  await closing;
-  if (closingLedgers.get(key) === closing) closingLedgers.delete(key);
-});
+const sharedLedgers = new SharedFiles((path) => SendLedger.open(path));
 
 /**
  * One SendLedger per file per process: every send-email node writing to the same file
  * shares the records and the in-flight claims, so two nodes cannot send the same key twice.
  */
 export function acquireSendLedger(path: string): LedgerLease {
-  const key = resolve(path);
-  const { value, release } = sharedLedgers.acquire(key, () => (closingLedgers.get(key) ?? Promise.resolve()).then(() => SendLedger.open(key)));
+  const { value, release } = sharedLedgers.acquire(path);
   return { ledger: value, release };
 }
