@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { helper, startServer, stopServer, waitUntil } from '../support/red';
-import { assertExactlyOnce, attach, deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
+import { assertExactlyOnce, contactMessages, attach, deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { freePort, selfSignedCertificate, startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
-
-function contacts(count: number, prefix = 'user'): Array<{ contact: { email: string; firstName: string } }> {
-  return Array.from({ length: count }, (_, i) => ({ contact: { email: `${prefix}${i}@example.com`, firstName: `N${i}` } }));
-}
 
 function addressesOf(list: Array<{ contact: { email: string } }>): string[] {
   return list.map((msg) => msg.contact.email);
@@ -30,7 +26,7 @@ describe('marketing-send-email: delivery', function () {
       it(`logs in with AUTH ${method} using the credentials from Node-RED's credential store`, async () => {
         server = await startTestSmtpServer({ auth: { user: 'mailer', pass: 's3cret' }, authMethods: [method] });
         harness = await deploySendEmail({}, { port: server.port }, { user: 'mailer', password: 's3cret' });
-        await harness.run(contacts(2));
+        await harness.run(contactMessages(2));
         assert.equal(harness.sent.length, 2);
         assert.ok(server.logins.length >= 1 && server.logins.every((used) => used === method), server.logins.join());
       });
@@ -39,7 +35,7 @@ describe('marketing-send-email: delivery', function () {
     it('fails with a wrong password, once, without retrying', async () => {
       server = await startTestSmtpServer({ auth: { user: 'mailer', pass: 's3cret' } });
       harness = await deploySendEmail({}, { port: server.port }, { user: 'mailer', password: 'wrong' });
-      await harness.run(contacts(1));
+      await harness.run(contactMessages(1));
       assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason, msg.email.attempts]), [['failed', 'authFailed', 1]]);
       assert.equal(harness.caught[0].error?.code, 'authFailed');
       assert.equal(server.authFailures, 1);
@@ -54,14 +50,14 @@ describe('marketing-send-email: delivery', function () {
       it(`sends over ${label} to a self-signed server when verification is off, and refuses it when on`, async () => {
         server = await startTestSmtpServer(serverOptions);
         harness = await deploySendEmail({}, { port: server.port, security, rejectUnauthorized: false });
-        await harness.run(contacts(1));
+        await harness.run(contactMessages(1));
         assert.equal(harness.sent.length, 1);
         assert.equal(server.accepted[0].secure, true, 'the session was encrypted');
         await helper.unload();
         removeUserDir(harness.userDir);
 
         harness = await deploySendEmail({}, { port: server.port, security, rejectUnauthorized: true });
-        await harness.run(contacts(1, 'verified'));
+        await harness.run(contactMessages(1, 'verified'));
         assert.deepEqual(harness.notSent.map((msg) => [msg.email.reason, msg.email.attempts]), [['tlsFailed', 1]]);
         assert.match(String(harness.notSent[0].email.message), /tlsFailed/);
         assert.equal(server.accepted.length, 1, 'nothing more was accepted');
@@ -71,7 +67,7 @@ describe('marketing-send-email: delivery', function () {
     it('refuses to send in the clear when STARTTLS is required and the server does not offer it', async () => {
       server = await startTestSmtpServer();
       harness = await deploySendEmail({}, { port: server.port, security: 'starttls' });
-      await harness.run(contacts(1));
+      await harness.run(contactMessages(1));
       assert.equal(harness.notSent[0].email.status, 'failed');
       assert.equal(server.accepted.length, 0);
     });
@@ -82,7 +78,7 @@ describe('marketing-send-email: delivery', function () {
       const port = await freePort();
       // (the server is marked down after the first failures: probed every 0.5 s, not the default 10 s)
       harness = await deploySendEmail({ retries: 10, retryDelay: 0.05 }, { port, probeInterval: 0.5 });
-      const list = contacts(20);
+      const list = contactMessages(20);
       harness.feed(list);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(harness.sent.length + harness.notSent.length, 0, 'nothing settled while the server was down');
@@ -103,7 +99,7 @@ describe('marketing-send-email: delivery', function () {
         },
       });
       harness = await deploySendEmail({}, { port: server.port });
-      const list = contacts(15);
+      const list = contactMessages(15);
       await harness.run(list);
       assert.equal(harness.sent.length, 15);
       assert.ok(harness.sent.every((msg) => Number(msg.email.attempts) >= 2));
@@ -122,7 +118,7 @@ describe('marketing-send-email: delivery', function () {
         },
       });
       harness = await deploySendEmail({}, { port: server.port });
-      const list = [...contacts(6), ...contacts(4, 'gone')];
+      const list = [...contactMessages(6), ...contactMessages(4, 'gone')];
       await harness.run(list);
       assert.equal(harness.sent.length, 6);
       assert.deepEqual(harness.notSent.map((msg) => [msg.email.reason, msg.email.attempts]), Array(4).fill(['rejected', 1]));
@@ -136,7 +132,7 @@ describe('marketing-send-email: delivery', function () {
       // (a drop after the final '.' leaves the outcome unknown: see the end-of-DATA tests)
       server = await startTestSmtpServer({ behaviour: { onRcpt: (_to, offer) => (offer === 1 ? 'drop' : undefined) } });
       harness = await deploySendEmail({}, { port: server.port });
-      const list = contacts(12);
+      const list = contactMessages(12);
       await harness.run(list);
       assert.equal(harness.sent.length, 12);
       assert.ok(harness.sent.every((msg) => msg.email.attempts === 2));
@@ -151,7 +147,7 @@ describe('marketing-send-email: delivery', function () {
         },
       });
       harness = await deploySendEmail({}, { port: server.port, timeout: 0.3 });
-      const list = contacts(6);
+      const list = contactMessages(6);
       await harness.run(list);
       assert.equal(harness.sent.length, 6);
       assert.ok(harness.sent.every((msg) => Number(msg.email.attempts) >= 2));
@@ -161,7 +157,7 @@ describe('marketing-send-email: delivery', function () {
     it('gives up on a server that keeps deferring after the configured retries', async () => {
       server = await startTestSmtpServer({ behaviour: { onRcpt: (to) => (to.startsWith('busy') ? { code: 452, message: 'Mailbox full' } : undefined) } });
       harness = await deploySendEmail({ retries: 2 }, { port: server.port });
-      const list = [...contacts(2, 'busy'), ...contacts(2)];
+      const list = [...contactMessages(2, 'busy'), ...contactMessages(2)];
       await harness.run(list);
       assert.deepEqual(harness.notSent.map((msg) => [msg.email.reason, msg.email.attempts]), [['retriesExhausted', 3], ['retriesExhausted', 3]]);
       assert.equal(harness.caught.length, 2);
@@ -171,7 +167,7 @@ describe('marketing-send-email: delivery', function () {
 
   it('a campaign of 1,000 interrupted by a redeploy half-way, then sent again: each address received exactly once', async () => {
     server = await startTestSmtpServer();
-    const list = contacts(1000);
+    const list = contactMessages(1000);
     const first = await deploySendEmail({}, { port: server.port, maxConnections: 3 });
     harness = first;
     first.feed(list);

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { helper, startServer, stopServer, waitUntil } from '../support/red';
-import { assertExactlyOnce, deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
+import { assertExactlyOnce, contactMessages, deploySendEmail, removeUserDir, type SendEmailHarness } from '../support/send-email-flow';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp-server';
-
-function contacts(count: number, prefix = 'user'): Array<{ contact: { email: string } }> {
-  return Array.from({ length: count }, (_, i) => ({ contact: { email: `${prefix}${i}@example.com` } }));
-}
 
 describe('marketing-send-email: a slow reply to the end of DATA, a server that never comes up', function () {
   this.timeout(30_000);
@@ -25,7 +21,7 @@ describe('marketing-send-email: a slow reply to the end of DATA, a server that n
     it('is waited for longer than the rest of the dialogue: a reply slower than the timeout still counts, once', async () => {
       server = await startTestSmtpServer({ behaviour: { onData: (_to, _offer, stage) => (stage === 'end' ? { stallMs: 700 } : undefined) } });
       harness = await deploySendEmail({}, { port: server.port, timeout: 0.3, dataTimeout: 5 });
-      const list = contacts(4);
+      const list = contactMessages(4);
       await harness.run(list);
       assert.deepEqual(harness.sent.map((msg) => msg.email.attempts), [1, 1, 1, 1]);
       assertExactlyOnce(harness, server, list.map((msg) => msg.contact.email));
@@ -37,7 +33,7 @@ describe('marketing-send-email: a slow reply to the end of DATA, a server that n
         behaviour: { onData: (to, _offer, stage) => (stage === 'end' && to[0].startsWith('slow') ? { stallMs: 1500 } : undefined) },
       });
       harness = await deploySendEmail({}, { port: server.port, timeout: 0.3, dataTimeout: 0.5 });
-      const list = [...contacts(6), ...contacts(2, 'slow')];
+      const list = [...contactMessages(6), ...contactMessages(2, 'slow')];
       await harness.run(list);
       assert.equal(harness.sent.length, 6);
       assert.deepEqual(harness.notSent.map((msg) => [msg.email.status, msg.email.reason, msg.email.attempts]), Array(2).fill(['failed', 'unknownOutcome', 1]));
@@ -60,7 +56,7 @@ describe('marketing-send-email: a slow reply to the end of DATA, a server that n
     it('with "resend": sent again, with the same Message-ID', async () => {
       server = await startTestSmtpServer({ behaviour: { onData: (_to, offer, stage) => (stage === 'end' && offer === 1 ? { stallMs: 1500 } : undefined) } });
       harness = await deploySendEmail({ afterInterruption: 'resend' }, { port: server.port, timeout: 0.3, dataTimeout: 0.5 });
-      await harness.run(contacts(2));
+      await harness.run(contactMessages(2));
       assert.deepEqual(harness.sent.map((msg) => msg.email.attempts), [2, 2]);
       const current = server;
       await current.waitForAccepted(4);
@@ -82,7 +78,7 @@ describe('marketing-send-email: a slow reply to the end of DATA, a server that n
       // the test helper re-emits each node.status() call as 'call:status'
       const sender = helper.getNode('send') as unknown as { on(event: string, listener: (call: { args: Array<{ fill?: string; text?: string }> }) => void): void };
       sender.on('call:status', (call) => statuses.push(call.args[0]));
-      const list = contacts(40);
+      const list = contactMessages(40);
       await harness.run(list, 15_000);
       assert.deepEqual([...new Set(harness.notSent.map((msg) => `${msg.email.status} ${msg.email.reason}`))], ['failed serverDown']);
       assert.equal(harness.notSent.length, 40);
@@ -99,7 +95,7 @@ describe('marketing-send-email: a slow reply to the end of DATA, a server that n
       let up = false;
       server = await startTestSmtpServer({ behaviour: { onConnect: () => (up ? undefined : { stallMs: 8000 }) } });
       harness = await deploySendEmail({ retries: 10, retryWindow: 20, retryDelay: 0.02 }, { port: server.port, timeout: 0.2, probeInterval: 0.5, maxConnections: 3 });
-      const list = contacts(30);
+      const list = contactMessages(30);
       harness.feed(list);
       const current = harness;
       await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -67,6 +67,11 @@ export function sendEmailFlow(send: Record<string, unknown>, smtp: Record<string
 }
 
 /** A fresh Node-RED user directory (for the ledger and the outbox) per deployment. */
+/** `count` messages of one contact each: `${prefix}0@example.com` (first name N0), `${prefix}1@…`, … */
+export function contactMessages(count: number, prefix = 'user'): Array<{ contact: { email: string; firstName: string } }> {
+  return Array.from({ length: count }, (_, i) => ({ contact: { email: `${prefix}${i}@example.com`, firstName: `N${i}` } }));
+}
+
 export function makeUserDir(): string {
   const userDir = mkdtempSync(join(tmpdir(), 'marketing-userdir-'));
   helper.settings({ userDir });
