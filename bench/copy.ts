@@ -81,12 +81,17 @@ class Campaign {
   readonly flow: FlowNode[];
   readonly tab: FlowNode & { env?: { name: string; value: string }[] };
   readonly env: Map<string, string>;
+  /** The check node's settings as the flow's environment resolves them, and the shop they name. */
+  private readonly checkConfig: CheckConfig;
+  private readonly brand: string;
   private readonly checkers = new Map<string, CopyChecker>();
 
   constructor(readonly label: string, flowFile: string, readonly modelFolder?: string) {
     this.flow = JSON.parse(readFileSync(flowFile, 'utf8'));
     this.tab = this.flow.find((node) => node.type === 'tab') as Campaign['tab'];
     this.env = new Map((this.tab.env ?? []).map((variable) => [variable.name, variable.value]));
+    this.checkConfig = this.withEnv(this.byType('marketing-check')) as CheckConfig;
+    this.brand = String(this.checkConfig.brand ?? '');
   }
 
   byType(type: string): FlowNode {
@@ -105,21 +110,17 @@ class Campaign {
     const key = JSON.stringify(offers ?? null);
     let checker = this.checkers.get(key);
     if (!checker) {
-      const settings = checkSettingsFromConfig(this.withEnv(this.byType('marketing-check')) as CheckConfig);
+      const settings = checkSettingsFromConfig(this.checkConfig);
       checker = compileChecks(offers === undefined ? settings : { ...settings, allowedOffers: listOf(offers) });
       this.checkers.set(key, checker);
     }
     return checker;
   }
 
-  brand(): string {
-    return String(this.withEnv(this.byType('marketing-check')).brand ?? '');
-  }
-
   /** The finding codes of one text, 'otherShop' included. */
   codes(msg: Message, text: string): Set<string> {
     const codes = new Set(this.checker(msg).check(text, { contact: msg.contact, segment: msg.segment.name, prompt: msg.prompt as string }).failed.map((f: Finding) => f.code));
-    if (shopsNamed(text, this.brand()).length > 0) codes.add('otherShop');
+    if (shopsNamed(text, this.brand).length > 0) codes.add('otherShop');
     return codes;
   }
 
@@ -201,8 +202,7 @@ async function countTargeted(campaign: Campaign, csvText: string): Promise<numbe
   return count;
 }
 
-const pct = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(0)}%`);
-const pct1 = (n: number, of: number) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(1)}%`);
+const pct = (n: number, of: number, digits = 0) => (of === 0 ? '-' : `${((100 * n) / of).toFixed(digits)}%`);
 
 function table(title: string, columns: string[], lines: string[][]): void {
   console.log(`\n${title}`);
@@ -219,9 +219,9 @@ const GROUPS: [string, (m: Message) => boolean][] = [
   ['Chinese', (m) => m.contact.language === 'zh'], ['total', () => true],
 ];
 
-function defectShares(campaign: Campaign, messages: Message[], textOf: (m: Message) => string, precise = false): Map<string, string[]> {
+function defectShares(campaign: Campaign, messages: Message[], textOf: (m: Message) => string, digits = 0): Map<string, string[]> {
   const lines = new Map<string, string[]>();
-  const share = precise ? pct1 : pct;
+  const share = (n: number, of: number) => pct(n, of, digits);
   for (const [name, inGroup] of GROUPS) {
     const group = messages.filter(inGroup);
     const codes = group.map((m) => campaign.codes(m, textOf(m)));
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     try {
       const oldSingle = await run(old, 1, csvText, targeted);
       table(`0. The same, with example 01 and the demo model of ${compare} (its prompts, its checks):`, columns,
-        [...defectShares(old, oldSingle.texts, (m) => String(m.payload), true)].map(([name, cells]) => [name, ...cells]));
+        [...defectShares(old, oldSingle.texts, (m) => String(m.payload), 1)].map(([name, cells]) => [name, ...cells]));
     } finally {
       cleanup();
     }
@@ -261,7 +261,7 @@ async function main(): Promise<void> {
 
   const single = await run(current, 1, csvText, targeted);
   table('1. One text per contact, no check (share of texts with each defect):', columns,
-    [...defectShares(current, single.texts, (m) => String(m.payload), true)].map(([name, cells]) => [name, ...cells]));
+    [...defectShares(current, single.texts, (m) => String(m.payload), 1)].map(([name, cells]) => [name, ...cells]));
 
   const best = await run(current, 3, csvText, targeted);
   // The check node replaces msg.check with its results: the offers the flow allowed each contact
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
     GROUPS.map(([name, inGroup]) => {
       const passed = best.passed.filter(inGroup).length;
       const review = best.review.filter(inGroup).length;
-      return [name, String(passed + review), String(passed), pct1(review, passed + review), ...(passedShares.get(name) ?? []).slice(1)];
+      return [name, String(passed + review), String(passed), pct(review, passed + review, 1), ...(passedShares.get(name) ?? []).slice(1)];
     }));
 
   const emails3 = best.passed.length + best.review.length;
