@@ -169,7 +169,7 @@ describe('example 01: campaign from a contact list', function () {
     // The review file is written by a File node beside the path that counts: the summary can come
     // first. Waits (up to 10 s) for `expected` entries, then returns what the file holds.
     const reviewEntriesOnceWritten = async (expected: number) => {
-      for (let waited = 0; reviewEntries().length < expected && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      await waitUntil(() => reviewEntries().length >= expected, 10_000, `${expected} review entries`);
       return reviewEntries();
     };
 

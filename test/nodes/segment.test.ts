@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import segmentNode from '../../nodes/segment/segment';
+import { waitUntil } from '../support/red';
 
 /** What these tests use of a runtime node; `call:<method>` events come from the helper's spies. */
 interface TestNode {
@@ -482,7 +483,7 @@ describe('marketing-segment node', function () {
       const total = 10_000;
       helper.getNode('seg').receive({ payload: Array.from({ length: total }, (_, i) => ({ email: `u${i}@example.com` })) });
       // Stop once sending has begun (however loaded the machine is, it starts within a few seconds).
-      for (let waited = 0; received === 0 && waited < 10_000; waited += 5) await settle(5);
+      await waitUntil(() => received > 0, 10_000, 'the first contact');
       await helper.unload();
       const atStop = received;
       await settle(100);
