@@ -100,34 +100,69 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-function siftDown(heap: Float32Array, size: number, start: number): void {
-  const value = heap[start];
+/** Restores the min-heap of (value, id) pairs below `start`. */
+function siftDown(values: Float32Array, ids: Int32Array, size: number, start: number): void {
+  const value = values[start];
+  const id = ids[start];
   let i = start;
   for (;;) {
     let child = 2 * i + 1;
     if (child >= size) break;
-    if (child + 1 < size && heap[child + 1] < heap[child]) child++;
-    if (!(heap[child] < value)) break;
-    heap[i] = heap[child];
+    if (child + 1 < size && values[child + 1] < values[child]) child++;
+    if (!(values[child] < value)) break;
+    values[i] = values[child];
+    ids[i] = ids[child];
     i = child;
   }
-  heap[i] = value;
+  values[i] = value;
+  ids[i] = id;
 }
 
-/** The k-th largest value of `values` (1 <= k <= length): one pass with a k-sized min-heap. */
-function kthLargest(values: Float32Array, k: number): number {
-  const heap = values.slice(0, k);
-  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, k, i);
-  let smallest = heap[0];
-  for (let i = k; i < values.length; i++) {
-    const value = values[i];
-    if (value > smallest) {
-      heap[0] = value;
-      siftDown(heap, k, 0);
-      smallest = heap[0];
+function siftUp(values: Float32Array, ids: Int32Array, at: number): void {
+  const value = values[at];
+  const id = ids[at];
+  let i = at;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!(value < values[parent])) break;
+    values[i] = values[parent];
+    ids[i] = ids[parent];
+    i = parent;
+  }
+  values[i] = value;
+  ids[i] = id;
+}
+
+/**
+ * The ids of the `k` largest finite logits, in one pass with a k-sized min-heap of (value, id)
+ * pairs, and the k-th largest value. `complete` is false when a logit tied with the k-th may
+ * have been left out of the heap: HF keeps such ties, so the caller collects by threshold.
+ */
+function topK(logits: Float32Array, k: number): { ids: Int32Array; threshold: number; complete: boolean } {
+  const values = new Float32Array(k);
+  const ids = new Int32Array(k);
+  let size = 0;
+  // The largest value left out of the heap while it equalled the heap's smallest.
+  let lostTie = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i];
+    if (size < k) {
+      if (v === -Infinity) continue;
+      values[size] = v;
+      ids[size] = i;
+      siftUp(values, ids, size++);
+    } else if (v > values[0]) {
+      const evicted = values[0];
+      values[0] = v;
+      ids[0] = i;
+      siftDown(values, ids, k, 0);
+      if (evicted === values[0]) lostTie = evicted;
+    } else if (v === values[0] && v > lostTie) {
+      lostTie = v;
     }
   }
-  return smallest;
+  const threshold = size === k ? values[0] : -Infinity;
+  return { ids: ids.subarray(0, size), threshold, complete: size < k || lostTie !== threshold };
 }
 
 /**
@@ -212,22 +247,69 @@ interface WarpedCandidates {
   total: number;
 }
 
-function warpedCandidates(logits: Float32Array, { temperature, top_k, top_p }: SamplingWarpers): WarpedCandidates {
-  // Temperature is monotonic, so top-k can select on the raw logits; tokens tied with the
-  // k-th are kept, as HF does. Forbidden (-Infinity) tokens are never candidates.
-  const threshold = top_k > 0 && top_k < logits.length ? kthLargest(logits, top_k) : -Infinity;
-  const candidates = new Int32Array(logits.length);
+/** Up to this top_k a heap finds the candidates in one pass; above, selection does. */
+const HEAP_TOP_K = 1024;
+
+/** The k-th largest value (1 <= k <= length), by three-way quickselect on a copy. */
+function kthLargest(values: Float32Array, k: number): number {
+  const w = Float32Array.from(values);
+  let lo = 0;
+  let hi = w.length;
+  for (;;) {
+    const pivot = w[lo + ((hi - lo) >> 1)];
+    // [lo, greaterEnd) > pivot, [greaterEnd, lessStart) == pivot, [lessStart, hi) < pivot
+    let greaterEnd = lo;
+    let i = lo;
+    let lessStart = hi;
+    while (i < lessStart) {
+      const v = w[i];
+      if (v > pivot) {
+        w[i] = w[greaterEnd];
+        w[greaterEnd++] = v;
+        i++;
+      } else if (v < pivot) {
+        w[i] = w[--lessStart];
+        w[lessStart] = v;
+      } else {
+        i++;
+      }
+    }
+    if (k - 1 < greaterEnd) hi = greaterEnd;
+    else if (k - 1 < lessStart) return pivot;
+    else lo = lessStart;
+  }
+}
+
+/** Reused by every call of finiteAtLeast (which never yields, so no two calls share it). */
+let scratchIds = new Int32Array(0);
+
+/** The ids of the finite logits >= `threshold`. */
+function finiteAtLeast(logits: Float32Array, threshold: number): Int32Array {
+  if (scratchIds.length < logits.length) scratchIds = new Int32Array(logits.length);
   let count = 0;
-  let max = -Infinity;
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i];
-    if (v >= threshold && v > -Infinity) {
-      candidates[count++] = i;
-      if (v > max) max = v;
-    }
+    if (v >= threshold && v > -Infinity) scratchIds[count++] = i;
   }
+  return scratchIds.slice(0, count);
+}
+
+function warpedCandidates(logits: Float32Array, { temperature, top_k, top_p }: SamplingWarpers): WarpedCandidates {
+  // Temperature is monotonic, so top-k can select on the raw logits; tokens tied with the
+  // k-th are kept, as HF does. Forbidden (-Infinity) tokens are never candidates. One pass
+  // over the vocabulary with a k-sized heap: sampling is a fraction of a model step.
+  let ids: Int32Array;
+  if (top_k > 0 && top_k <= HEAP_TOP_K) {
+    const top = topK(logits, Math.min(top_k, logits.length));
+    // In id order, as a scan of the vocabulary finds them (the draw walks them in this order).
+    ids = top.complete ? top.ids.slice().sort() : finiteAtLeast(logits, top.threshold);
+  } else {
+    ids = finiteAtLeast(logits, top_k > 0 && top_k < logits.length ? kthLargest(logits, top_k) : -Infinity);
+  }
+  const count = ids.length;
   if (count === 0) throw new RangeError('every token is forbidden at this step');
-  const ids = candidates.subarray(0, count);
+  let max = -Infinity;
+  for (let j = 0; j < count; j++) if (logits[ids[j]] > max) max = logits[ids[j]];
   const weights = new Float64Array(count);
   let total = 0;
   for (let j = 0; j < count; j++) {

@@ -139,6 +139,27 @@ describe('lib/generation/sampler', () => {
     assert.deepEqual(new Set(withTopP.ids), new Set([...reference].map((i) => ids[i])));
   });
 
+  it('finds the same top-k as a full sort, with ties at the k-th kept and forbidden tokens left out, for small and large k', () => {
+    /** HF's TopKLogitsWarper the obvious way: every finite logit >= the k-th largest, in id order. */
+    const reference = (logits: Float32Array, k: number): number[] => {
+      const kth = Array.from(logits).sort((a, b) => b - a)[Math.min(k, logits.length) - 1];
+      return Array.from(logits.keys()).filter((id) => logits[id] >= kth && logits[id] > -Infinity);
+    };
+    for (let trial = 0; trial < 12; trial++) {
+      const logits = randomLogits(500 + trial, 5000);
+      // Coarse values make many ties, also at the k-th; some tokens are forbidden.
+      if (trial % 2 === 1) for (let i = 0; i < logits.length; i++) logits[i] = Math.round(logits[i] * 2) / 2;
+      for (let i = trial; i < logits.length; i += 97) logits[i] = -Infinity;
+      for (const k of [1, 5, 50, 1024, 2000]) {
+        const { ids } = candidateDistribution(logits, { temperature: 1, top_k: k, top_p: 1 });
+        assert.deepEqual(Array.from(ids), reference(logits, k), `trial ${trial}, top_k ${k}`);
+      }
+    }
+    // Fewer finite tokens than k: all of them.
+    const few = Float32Array.from([1, -Infinity, 3, -Infinity, 2]);
+    assert.deepEqual(Array.from(candidateDistribution(few, { temperature: 1, top_k: 4, top_p: 1 }).ids), [0, 2, 4]);
+  });
+
   it('divides the logits by the temperature before top-k and top-p', () => {
     const logits = randomLogits(11, 500);
     for (const temperature of [0.3, 1, 1.7]) {
