@@ -41,7 +41,7 @@ function percentile(sorted: number[], p: number): number {
 
 /** The example with the rate limit off and the probe endpoint. */
 function benchFlow(): FlowNode[] {
-  const flow = readExample('05 - Unsubscribe link').map((node) => (node.type === 'marketing-suppress' ? { ...node, rateLimit: 0 } : node));
+  const flow = readExample('05 - Unsubscribe and bounces').map((node) => (node.type === 'marketing-suppress' ? { ...node, rateLimit: 0 } : node));
   const tab = flow.find((node) => node.type === 'tab')?.id as string;
   const smtp = flow.find((node) => node.type === 'marketing-smtp')?.id as string;
   flow.push(

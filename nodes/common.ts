@@ -3,6 +3,7 @@
  * same way: translated errors and the red status that goes with them, and the flow, global
  * and env values that templates use.
  */
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
@@ -113,6 +114,23 @@ export const REVIEW_FOLDER_VARIABLE = 'MARKETING_REVIEW_FOLDER';
  */
 export function offerReviewFolder(RED: NodeAPI): void {
   process.env[REVIEW_FOLDER_VARIABLE] ||= join(userDirectory(RED), 'review');
+}
+
+/** The environment variable with the folder example 05 watches for bounce messages. */
+export const BOUNCE_FOLDER_VARIABLE = 'MARKETING_BOUNCE_FOLDER';
+
+/**
+ * Points `MARKETING_BOUNCE_FOLDER` at `bounces/` in Node-RED's user directory, unless it is
+ * set already, and makes sure the folder exists: example 05's Watch node reports the files
+ * that appear in it, and a Watch node on a missing folder reports nothing at all.
+ */
+export function offerBounceFolder(RED: NodeAPI): void {
+  process.env[BOUNCE_FOLDER_VARIABLE] ||= join(userDirectory(RED), 'bounces');
+  try {
+    mkdirSync(process.env[BOUNCE_FOLDER_VARIABLE], { recursive: true });
+  } catch {
+    // A read-only user directory: the Watch node then reports the missing folder itself, in the editor.
+  }
 }
 
 /** The environment variable example 01's File-in node reads the contact list's path from. */
