@@ -17,8 +17,10 @@
  * - At most `maxRows` rows decode at once. Prompts start in arrival order: the first
  *   waiting prompt that does not fit holds the ones behind it (a prompt with more rows than
  *   the maximum starts alone). The key/value cache of one row takes
- *   2 x layers x heads x headDim x 4 bytes per position (GPT-2 small: 36 KB, 18.9 MB at its
- *   512 positions; the demo model: 6 KB, 3.1 MB), plus 4 x vocabulary bytes of logits.
+ *   2 x layers x heads x headDim x 4 bytes per position of the batch's longest row (GPT-2
+ *   small: 72 KB, 36 MB at its 512 positions; the demo model: 6 KB, 3 MB), held about three
+ *   times during a step (the cache fed in, the model's `present` out, a rebuild), plus
+ *   4 x vocabulary bytes of logits (200 KB for GPT-2's 50,257 tokens).
  *
  * Each row keeps its request's options (temperature, top-k, top-p, penalties, stop strings,
  * lengths) and its own random stream (the request's seed, stream = row of its prompt).

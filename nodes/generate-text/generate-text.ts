@@ -157,7 +157,10 @@ export = function (RED: NodeAPI) {
       } else if (model.state === 'loading') {
         node.status({ fill: 'yellow', shape: 'ring', text: RED._('generate-text.status.loading', { percent: model.progress }) });
       } else if (running + waiting > 0) {
-        node.status({ fill: 'blue', shape: 'dot', text: RED._('generate-text.status.generating', { queue: waiting }) });
+        // With continuous batching: the rows of every node's messages decoding together.
+        const rows = model.rowsDecoding;
+        const text = rows > 0 ? RED._('generate-text.status.generatingBatch', { rows, queue: waiting }) : RED._('generate-text.status.generating', { queue: waiting });
+        node.status({ fill: 'blue', shape: 'dot', text });
       } else if (error) {
         showError(node, localiseError(RED, 'generate-text', error).message);
       } else if (model.state === 'ready') {
