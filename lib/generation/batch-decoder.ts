@@ -18,7 +18,7 @@
  *   waiting prompt that does not fit holds the ones behind it (a prompt with more rows than
  *   the maximum starts alone). The key/value cache of one row takes
  *   2 x layers x heads x headDim x 4 bytes per position of the batch's longest row (GPT-2
- *   small: 72 KB, 36 MB at its 512 positions; the demo model: 6 KB, 3 MB), held about three
+ *   small: 72 KB, 72 MB at its 1,024 positions; the demo model: 6 KB, 3 MB), held about three
  *   times during a step (the cache fed in, the model's `present` out, a rebuild), plus
  *   4 x vocabulary bytes of logits (200 KB for GPT-2's 50,257 tokens).
  *
