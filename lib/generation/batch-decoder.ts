@@ -222,9 +222,16 @@ export class ContinuousBatcher implements ContinuousBatching {
         // onnxruntime-node runs a pass synchronously: a turn of the event loop between passes
         // keeps Node-RED (editor, HTTP, timers, other flows) alive and lets messages arrive.
         await yieldToEventLoop();
-        this.dropAborted();
-        await this.admit();
-        if (this.rows.length > 0) await this.step();
+        try {
+          this.dropAborted();
+          await this.admit();
+          if (this.rows.length > 0) await this.step();
+        } catch (err) {
+          // Not the model's failure (those fail their requests): a progress callback or the
+          // tokenizer threw. No request may be left waiting for a loop that has stopped.
+          const requests = new Set([...this.rows.map((row) => row.job.request), ...this.queue.map((job) => job.request)]);
+          for (const request of requests) this.fail(request, err);
+        }
       }
     } finally {
       this.running = false;
@@ -315,12 +322,17 @@ export class ContinuousBatcher implements ContinuousBatching {
   /** After a prompt's step: reports progress and, when the prompt is over, completes it. */
   private jobEnded(job: PromptJob): boolean {
     const { request } = job;
-    request.control.onProgress?.({
-      prompt: job.index,
-      prompts: request.results.length,
-      newTokens: job.produced,
-      maxNewTokens: job.prompt.budget.maxNewTokens,
-    });
+    try {
+      request.control.onProgress?.({
+        prompt: job.index,
+        prompts: request.results.length,
+        newTokens: job.produced,
+        maxNewTokens: job.prompt.budget.maxNewTokens,
+      });
+    } catch (err) {
+      // A failing progress callback ends its own message, as it would without batching.
+      this.fail(request, err);
+    }
     if (request.settled) return true;
     const over = job.produced >= job.prompt.budget.maxNewTokens || job.sequences.every((sequence) => sequence.finishReason);
     if (!over) return false;

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { basename, dirname } from 'node:path';
 import type { GenerationResult } from '../../lib/generation/generator';
-import { BUNDLED_MODEL_DIR, loadLocalModel, type LocalModelSpec } from '../../lib/generation/model-loader';
+import { modelKey } from '../../lib/generation/backends';
+import {
+  BUNDLED_MODEL_DIR,
+  checkedBatchRows,
+  DEFAULT_BATCH_ROWS,
+  loadLocalModel,
+  resolveLocalModelSpec,
+  type LocalModelSpec,
+} from '../../lib/generation/model-loader';
 import { ModelRegistry } from '../../lib/generation/model-registry';
 import { OnnxTextGenerator } from '../../lib/generation/onnx-generator';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
@@ -82,6 +90,15 @@ describe('lib/generation/batch-decoder: continuous batching (bundled model)', fu
     assert.ok(batched.batching, 'batching is on with 16 rows');
     return batched.batching;
   };
+
+  it('is set by batch rows: 16 by default, 1 for one message at a time, each setting its own shared model', () => {
+    assert.equal(DEFAULT_BATCH_ROWS, 16);
+    assert.equal(resolveLocalModelSpec({}, '/base').batchRows, 16);
+    assert.equal(resolveLocalModelSpec({ batchRows: '' }, '/base').batchRows, 16);
+    assert.equal(checkedBatchRows(resolveLocalModelSpec({ batchRows: '4' }, '/base').batchRows), 4);
+    assert.notEqual(modelKey(resolveLocalModelSpec({ batchRows: 1 }, '/base')), modelKey(resolveLocalModelSpec({}, '/base')));
+    for (const bad of [0, 257, 2.5, 'many']) assert.throws(() => checkedBatchRows(bad), { code: 'badBatchRows' });
+  });
 
   it('is off with one row, and takes only requests without a seed', () => {
     assert.equal(alone.batching, undefined);
@@ -183,6 +200,18 @@ describe('lib/generation/batch-decoder: continuous batching (bundled model)', fu
     // Three rows until the pass that chose the aborted message's 10th token, two after it.
     const steps = runs.filter((run) => run.length === 1).map((run) => run.rows);
     assert.deepEqual(steps, [...new Array<number>(9).fill(3), ...new Array<number>(20).fill(2)]);
+    // A progress callback that throws ends its own message only.
+    runs.length = 0;
+    const [thrown, other] = await Promise.allSettled([
+      batch().generate([PROMPTS[0]], greedy, {
+        onProgress: (p) => {
+          if (p.newTokens === 3) throw new Error('callback failed');
+        },
+      }),
+      batch().generate([PROMPTS[1]], greedy),
+    ]);
+    assert.equal(thrown.status === 'rejected' && (thrown.reason as Error).message, 'callback failed');
+    assert.equal(other.status === 'fulfilled' && other.value.prompts[0].sequences[0].newTokens, 30);
     // A request aborted before it starts never reaches the model.
     const waiting = new AbortController();
     waiting.abort(new Error('closed'));
