@@ -127,6 +127,7 @@ export class ContinuousBatcher implements ContinuousBatching {
   private cache: readonly OrtTensor[] | undefined;
   private running = false;
   private idleWaiters: (() => void)[] = [];
+  onChange: (() => void) | undefined;
 
   constructor(
     private readonly host: BatchHost,
@@ -185,7 +186,16 @@ export class ContinuousBatcher implements ContinuousBatching {
         this.queue.push({ request, index, prompt, width, sequences: [], produced: 0 });
       }
       if (!this.running) void this.run();
+      this.changed();
     });
+  }
+
+  private changed(): void {
+    try {
+      this.onChange?.();
+    } catch {
+      // A status display must not stop the decoding.
+    }
   }
 
   /** A request that has not started leaves the queue at once; a started one leaves the batch before the next step. */
@@ -213,6 +223,7 @@ export class ContinuousBatcher implements ContinuousBatching {
     if (kept.length === this.rows.length) return;
     this.rows = kept;
     this.cache = undefined;
+    this.changed();
   }
 
   private async run(): Promise<void> {
@@ -303,6 +314,7 @@ export class ContinuousBatcher implements ContinuousBatching {
       this.rows.push({ job, sequence, next: chosen[i], past: prompt.ids.length, source: output.present, sourceRow: 0 });
     });
     this.cache = undefined;
+    this.changed();
   }
 
   /** The next token of each of `sequences` (the unfinished rows of `job`) from its logits, in order. */

@@ -83,6 +83,8 @@ export interface ContinuousBatching {
   readonly waitingCount: number;
   /** Resolves when nothing decodes and nothing waits. */
   whenIdle(): Promise<void>;
+  /** Called when rows join or leave the batch, or requests start waiting (for status displays). */
+  onChange: (() => void) | undefined;
 }
 
 export interface TextGenerator {

@@ -33,8 +33,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /**
- * A model shared by its users. Emits `state` (ModelState) when it changes and `progress`
- * (percent) while it loads.
+ * A model shared by its users. Emits `state` (ModelState) when it changes, `progress`
+ * (percent) while it loads, and `batch` when rows join or leave its shared batch.
  */
 export class SharedModel extends EventEmitter {
   readonly name: string;
@@ -103,6 +103,7 @@ export class SharedModel extends EventEmitter {
             }
             this.generator = generator;
             this.scheduler = new FifoScheduler(generator.concurrency);
+            if (generator.batching) generator.batching.onChange = () => this.emit('batch');
             this.failure = undefined;
             this.setState('ready');
             return generator;

@@ -229,6 +229,8 @@ describe('lib/generation/batch-decoder: continuous batching (bundled model)', fu
       const greedy = options({ do_sample: false, max_new_tokens: 5, min_new_tokens: 5 });
       const started: number[] = [];
       const done: number[] = [];
+      const rowsSeen: number[] = [];
+      batching.onChange = () => rowsSeen.push(batching.rowsDecoding);
       const requests = [0, 1, 2, 3].map((i) =>
         batching.generate([PROMPTS[i]], greedy, { onStart: () => started.push(i) }).then(() => done.push(i)),
       );
@@ -237,6 +239,9 @@ describe('lib/generation/batch-decoder: continuous batching (bundled model)', fu
       assert.deepEqual(started, [0, 1, 2, 3]);
       assert.deepEqual(done, [0, 1, 2, 3]);
       assert.ok(smallRuns.every((run) => run.rows <= 2));
+      // Told of every change: four requests queued, then rows joining and leaving.
+      assert.deepEqual(rowsSeen.slice(0, 4), [0, 0, 0, 0]);
+      assert.ok(rowsSeen.includes(2) && rowsSeen.at(-1) === 0, rowsSeen.join(','));
       // A prompt with more rows than the maximum starts alone when the batch is empty.
       smallRuns.length = 0;
       const wide = await batching.generate([PROMPTS[1]], options({ max_new_tokens: 4, min_new_tokens: 4, num_return_sequences: 3 }));
