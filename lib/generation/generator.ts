@@ -62,6 +62,31 @@ export interface GenerationControl {
   queue?: WorkQueue;
 }
 
+/** A request's control when the backend queues it itself: `onStart` when its first unit of work starts. */
+export interface RequestControl extends GenerationControl {
+  onStart?: () => void;
+}
+
+/**
+ * Continuous batching across requests (the local ONNX backend): the requests it accepts
+ * decode as rows of one shared batch, queued and started by it rather than by a WorkQueue.
+ */
+export interface ContinuousBatching {
+  /** The most rows the shared batch decodes at once. */
+  readonly maxRows: number;
+  /** Whether a request with these options joins the shared batch; the others go through the model's queue one at a time. */
+  accepts(options: GenerationOptions): boolean;
+  generate(prompts: readonly string[], options: GenerationOptions, control?: RequestControl): Promise<GenerationResult>;
+  /** Rows decoding now in the shared batch. */
+  readonly rowsDecoding: number;
+  /** Requests waiting to start (none of their prompts admitted yet). */
+  readonly waitingCount: number;
+  /** Resolves when nothing decodes and nothing waits. */
+  whenIdle(): Promise<void>;
+  /** Called when rows join or leave the batch, or requests start waiting (for status displays). */
+  onChange: (() => void) | undefined;
+}
+
 export interface TextGenerator {
   readonly name: string;
   /** The model's context size (prompt + new tokens), when it has one. */
@@ -69,6 +94,8 @@ export interface TextGenerator {
   /** How many units of work (`control.queue` jobs) the backend serves at once with profit. */
   readonly concurrency: number;
   generate(prompts: readonly string[], options: GenerationOptions, control?: GenerationControl): Promise<GenerationResult>;
+  /** Present when the backend batches requests itself (see ContinuousBatching). */
+  readonly batching?: ContinuousBatching;
   /** Frees what the backend holds (sessions, connections); the generator is unusable after. */
   dispose(): Promise<void>;
 }

@@ -23,7 +23,17 @@ export interface LocalModelSpec {
   cacheDir: string;
   /** Hub only: the hub's address (a mirror may be used), default https://huggingface.co/. */
   remoteHost: string;
+  /**
+   * The most rows (sequences) decoded together across messages; 1 (or absent) decodes one
+   * message at a time. See lib/generation/batch-decoder.ts.
+   */
+  batchRows?: number | string;
 }
+
+/** Rows decoded together across messages by default (the marketing-llm node's "batch rows"). */
+export const DEFAULT_BATCH_ROWS = 16;
+/** The most a user may set: each row holds its own key/value cache. */
+export const MAX_BATCH_ROWS = 256;
 
 export const DEFAULT_REMOTE_HOST = 'https://huggingface.co/';
 
@@ -42,8 +52,9 @@ export function localModelName(spec: LocalModelSpec): string {
 /** Two specs with the same key share one loaded model. */
 export function localModelKey(spec: LocalModelSpec): string {
   const { source, quantized } = spec;
-  if (source === 'hub') return JSON.stringify([source, spec.location, quantized, spec.allowDownloads, spec.cacheDir, spec.remoteHost]);
-  return JSON.stringify([source, source === 'folder' ? resolve(spec.location) : BUNDLED_MODEL_DIR, quantized]);
+  const batchRows = String(spec.batchRows ?? 1);
+  if (source === 'hub') return JSON.stringify([source, spec.location, quantized, spec.allowDownloads, spec.cacheDir, spec.remoteHost, batchRows]);
+  return JSON.stringify([source, source === 'folder' ? resolve(spec.location) : BUNDLED_MODEL_DIR, quantized, batchRows]);
 }
 
 function onnxFile(quantized: boolean): string {
@@ -134,6 +145,7 @@ async function instantiate(
   options: PretrainedOptions,
   name: string,
   mapError: ErrorMapper,
+  batchRows: number,
 ): Promise<OnnxTextGenerator> {
   const [tokenizer, model] = await Promise.allSettled([
     transformers.AutoTokenizer.from_pretrained(id, options),
@@ -144,7 +156,7 @@ async function instantiate(
     throw await (model.status === 'rejected' ? mapError(model.reason, 'model') : mapError((tokenizer as PromiseRejectedResult).reason, 'tokenizer'));
   }
   try {
-    return new OnnxTextGenerator(name, tokenizer.value, model.value, transformers.Tensor);
+    return new OnnxTextGenerator(name, tokenizer.value, model.value, transformers.Tensor, batchRows);
   } catch (err) {
     await model.value.dispose();
     throw err;
@@ -201,7 +213,13 @@ function invalidFile(model: string, file: string, reason: string): MarketingErro
   );
 }
 
-function loadFromFolder(folder: string, spec: LocalModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
+function loadFromFolder(
+  folder: string,
+  spec: LocalModelSpec,
+  name: string,
+  progress_callback: PretrainedOptions['progress_callback'],
+  rows: number,
+) {
   // transformers.js finds local models as <localModelPath>/<id>/<file>; its file cache is
   // off so that an old cached copy never shadows the folder's files.
   const settings = { allowLocalModels: true, localModelPath: dirname(folder) + sep, allowRemoteModels: false, useFSCache: false };
@@ -215,11 +233,18 @@ function loadFromFolder(folder: string, spec: LocalModelSpec, name: string, prog
     return incompatibleType(err) ?? invalidFile(model, file, loadFailureReason(err, folder));
   };
   return withTransformersEnv(settings, (transformers) =>
-    instantiate(transformers, basename(folder), { quantized: spec.quantized, progress_callback, local_files_only: true }, name, mapError),
+    instantiate(
+      transformers,
+      basename(folder),
+      { quantized: spec.quantized, progress_callback, local_files_only: true },
+      name,
+      mapError,
+      rows,
+    ),
   );
 }
 
-function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback']) {
+function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: PretrainedOptions['progress_callback'], rows: number) {
   const id = spec.location;
   // Cached files live at <cacheDir>/<id>/<file>, so with the cache dir as the local model
   // path a cached model loads without the network.
@@ -265,6 +290,7 @@ function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: Pret
       { quantized: spec.quantized, progress_callback, cache_dir: spec.cacheDir, local_files_only: !spec.allowDownloads },
       name,
       mapError,
+      rows,
     ),
   );
 }
@@ -272,16 +298,17 @@ function loadFromHub(spec: LocalModelSpec, name: string, progress_callback: Pret
 /** Loads the model `spec` describes into this process; progress goes to `onProgress`. */
 export async function loadLocalModel(spec: LocalModelSpec, onProgress: LoadProgressListener): Promise<OnnxTextGenerator> {
   const name = localModelName(spec);
+  const rows = checkedBatchRows(spec.batchRows);
   const progress = progressTracker(onProgress);
   if (spec.source === 'hub') {
     if (!HUB_ID.test(spec.location) || spec.location.includes('..')) {
       throw new MarketingError('badModelId', `${JSON.stringify(spec.location)} is not a hub model id such as Xenova/gpt2.`, { model: spec.location });
     }
-    return loadFromHub(spec, name, progress);
+    return loadFromHub(spec, name, progress, rows);
   }
   const folder = spec.source === 'bundled' ? BUNDLED_MODEL_DIR : resolve(spec.location);
   await checkFolder(folder, spec.quantized);
-  return loadFromFolder(folder, spec, name, progress);
+  return loadFromFolder(folder, spec, name, progress, rows);
 }
 
 /** How a user describes a local model (the marketing-llm node's fields); every field is optional. */
@@ -293,6 +320,8 @@ export interface LocalModelSettings {
   allowDownloads?: boolean | string;
   cacheDir?: string;
   remoteHost?: string;
+  /** Rows decoded together across messages (1 = one message at a time); default DEFAULT_BATCH_ROWS. */
+  batchRows?: number | string;
 }
 
 /** Where downloads go by default, inside the base (Node-RED user) directory. */
@@ -319,5 +348,19 @@ export function resolveLocalModelSpec(settings: LocalModelSettings, baseDir: str
     allowDownloads: flag(settings.allowDownloads, true),
     cacheDir: inBaseDir((settings.cacheDir ?? '').trim() || DEFAULT_CACHE_FOLDER),
     remoteHost: (settings.remoteHost ?? '').trim() || DEFAULT_REMOTE_HOST,
+    batchRows: settings.batchRows === undefined || String(settings.batchRows).trim() === '' ? DEFAULT_BATCH_ROWS : settings.batchRows,
   };
+}
+
+/** The spec's batch rows, checked when the model loads (a wrong value fails the load with a message to act on). */
+export function checkedBatchRows(value: unknown): number {
+  if (value === undefined) return 1;
+  const rows = Number(value);
+  if (!Number.isInteger(rows) || rows < 1 || rows > MAX_BATCH_ROWS) {
+    throw new MarketingError('badBatchRows', `Batch rows is ${String(value)}: expected an integer from 1 to ${MAX_BATCH_ROWS}.`, {
+      value: String(value),
+      max: MAX_BATCH_ROWS,
+    });
+  }
+  return rows;
 }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { MarketingError } from '../errors';
 import { SharedResources } from '../shared';
 import { loadTextGenerator, modelKey, modelName, type ModelLoader, type ModelSpec } from './backends';
-import { throwIfAborted, type GenerationControl, type GenerationResult, type TextGenerator, type WorkQueue } from './generator';
+import { throwIfAborted, type GenerationResult, type RequestControl, type TextGenerator, type WorkQueue } from './generator';
 import type { GenerationOptions } from './options';
 import { FifoScheduler } from './scheduler';
 
@@ -33,8 +33,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /**
- * A model shared by its users. Emits `state` (ModelState) when it changes and `progress`
- * (percent) while it loads.
+ * A model shared by its users. Emits `state` (ModelState) when it changes, `progress`
+ * (percent) while it loads, and `batch` when rows join or leave its shared batch.
  */
 export class SharedModel extends EventEmitter {
   readonly name: string;
@@ -71,9 +71,14 @@ export class SharedModel extends EventEmitter {
     return this.failure;
   }
 
-  /** Units of work waiting for the model, all users together. */
+  /** Units of work waiting for the model (with batching: requests not started), all users together. */
   get waiting(): number {
-    return this.scheduler?.waitingCount ?? 0;
+    return (this.scheduler?.waitingCount ?? 0) + (this.generator?.batching?.waitingCount ?? 0);
+  }
+
+  /** Rows decoding in the model's shared batch (0 without batching). */
+  get rowsDecoding(): number {
+    return this.generator?.batching?.rowsDecoding ?? 0;
   }
 
   /**
@@ -98,6 +103,7 @@ export class SharedModel extends EventEmitter {
             }
             this.generator = generator;
             this.scheduler = new FifoScheduler(generator.concurrency);
+            if (generator.batching) generator.batching.onChange = () => this.emit('batch');
             this.failure = undefined;
             this.setState('ready');
             return generator;
@@ -124,9 +130,11 @@ export class SharedModel extends EventEmitter {
   async generate(
     prompts: readonly string[],
     options: GenerationOptions,
-    control: GenerationControl & { onStart?: () => void } = {},
+    control: RequestControl = {},
   ): Promise<GenerationResult> {
     const generator = await abortable(this.load(), control.signal);
+    // Requests the shared batch takes are queued and started by it (continuous batching).
+    if (generator.batching?.accepts(options)) return generator.batching.generate(prompts, options, control);
     const scheduler = this.scheduler as FifoScheduler;
     let started = false;
     const queue: WorkQueue = (job, signal = control.signal) =>
@@ -144,6 +152,7 @@ export class SharedModel extends EventEmitter {
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.scheduler?.whenIdle();
+    await this.generator?.batching?.whenIdle();
     await this.loading?.catch(() => undefined);
     const generator = this.generator;
     this.generator = undefined;

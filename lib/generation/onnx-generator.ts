@@ -7,6 +7,12 @@
  * Per prompt: the prompt is run once (prefill), its cache is copied to one row per
  * requested sequence, then every step feeds the last token of each unfinished sequence as
  * one batch. Rows that finish are dropped from the batch (and from the cache).
+ *
+ * With continuous batching on (`batchRows` > 1), requests without a seed are decoded
+ * together across messages by a ContinuousBatcher (batch-decoder.ts); requests with a seed
+ * keep this loop, with rows of their own prompt only: an int8 model quantizes the
+ * activations of a whole batch at once, so a row's logits depend on its companions, and a
+ * seed promises the same text on every run.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MarketingError } from '../errors';
@@ -24,6 +30,7 @@ import {
 } from './generator';
 import { isSampling, lengthBudget, maxLengthNoRoom, maxLengthPromptRoom, type GenerationOptions, type LengthBudget } from './options';
 import { randomSeed, seededRandom, type RandomSource } from './random';
+import { ContinuousBatcher } from './batch-decoder';
 import { argmax, processLogits, sampleNextToken, TokenHistory } from './sampler';
 import { findStopString, outputText } from './text';
 import type { CausalLanguageModel, OrtTensor, PreTrainedTokenizer, TransformersApi } from './transformers';
@@ -98,7 +105,7 @@ export function describeDecoder(model: CausalLanguageModel): DecoderLayout {
   };
 }
 
-interface PreparedPrompt {
+export interface PreparedPrompt {
   ids: number[];
   /** The prompt as the model sees it (its end, when it was truncated). */
   text: string;
@@ -106,7 +113,7 @@ interface PreparedPrompt {
   budget: LengthBudget;
 }
 
-interface SequenceState {
+export interface SequenceState {
   history: TokenHistory;
   random: RandomSource | undefined;
   /** Generated tokens, the end-of-text token excluded. */
@@ -118,7 +125,7 @@ interface SequenceState {
   stopAt: number;
 }
 
-interface ForwardOutput {
+export interface ForwardOutput {
   logits: OrtTensor;
   present: OrtTensor[];
 }
@@ -144,14 +151,21 @@ function lastLogits(logits: OrtTensor, row: number): Float32Array {
 
 export class OnnxTextGenerator implements TextGenerator {
   readonly layout: DecoderLayout;
+  /**
+   * The shared batch of unseeded requests, when `batchRows` > 1 and the graph takes
+   * position_ids (rows of different lengths need their own positions).
+   */
+  readonly batching: ContinuousBatcher | undefined;
 
   constructor(
     readonly name: string,
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: CausalLanguageModel,
-    private readonly Tensor: TransformersApi['Tensor'],
+    readonly Tensor: TransformersApi['Tensor'],
+    batchRows = 1,
   ) {
     this.layout = describeDecoder(model);
+    this.batching = batchRows > 1 && this.layout.positionIds ? new ContinuousBatcher(this, batchRows) : undefined;
   }
 
   get maxPositions(): number {
@@ -182,10 +196,12 @@ export class OnnxTextGenerator implements TextGenerator {
   }
 
   async dispose(): Promise<void> {
+    await this.batching?.whenIdle();
     await this.model.dispose();
   }
 
-  private preparePrompt(prompt: string, index: number, options: GenerationOptions): PreparedPrompt {
+  /** Tokenizes and checks one prompt against the model's positions and the length options. */
+  preparePrompt(prompt: string, index: number, options: GenerationOptions): PreparedPrompt {
     checkPromptNotEmpty(prompt, index);
     const { maxPositions } = this.layout;
     const room = maxLengthPromptRoom(options, maxPositions);
@@ -306,7 +322,7 @@ export class OnnxTextGenerator implements TextGenerator {
   }
 
   /** Records the chosen token and decides whether the sequence ends with it. */
-  private accept(sequence: SequenceState, token: number, stops: readonly string[]): void {
+  accept(sequence: SequenceState, token: number, stops: readonly string[]): void {
     sequence.newTokens++;
     if (this.layout.eosIds.includes(token)) {
       sequence.finishReason = 'eos';
@@ -332,11 +348,40 @@ export class OnnxTextGenerator implements TextGenerator {
     return tokens.length === 0 ? '' : this.tokenizer.decode(tokens, { skip_special_tokens: true });
   }
 
-  private finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText {
+  finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText {
     const continuation =
       sequence.stopAt >= 0 ? sequence.decoded.slice(0, sequence.stopAt) : this.decodeTokens(sequence.tokens);
     const finishReason = sequence.finishReason ?? 'length';
     return { text: outputText(continuation, prompt.text, finishReason, options), newTokens: sequence.newTokens, finishReason };
+  }
+
+  /** The prompt alone, as one batch row without a cache. */
+  prefill(ids: readonly number[]): Promise<ForwardOutput> {
+    return this.forward([[...ids]], 0, null);
+  }
+
+  /**
+   * One token per row; row i's cache holds `pasts[i]` real positions at the end of `width`
+   * (left-padded), hidden from the others by the attention mask, at its own position.
+   */
+  async step(tokens: readonly number[], pasts: readonly number[], width: number, cache: readonly OrtTensor[]): Promise<ForwardOutput> {
+    const { Tensor, layout } = this;
+    const batch = tokens.length;
+    const total = width + 1;
+    const mask = new BigInt64Array(batch * total);
+    const positions = new BigInt64Array(batch);
+    for (let i = 0; i < batch; i++) {
+      mask.fill(1n, i * total + width - pasts[i], (i + 1) * total);
+      positions[i] = BigInt(pasts[i]);
+    }
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: new Tensor('int64', BigInt64Array.from(tokens, BigInt), [batch, 1]),
+      attention_mask: new Tensor('int64', mask, [batch, total]),
+      position_ids: new Tensor('int64', positions, [batch, 1]),
+    };
+    if (layout.useCacheBranch) feeds.use_cache_branch = new Tensor('bool', [true], [1]);
+    layout.pastInputs.forEach((name, i) => (feeds[name] = cache[i]));
+    return this.run(feeds);
   }
 
   private async forward(inputIds: number[][], pastLength: number, cache: OrtTensor[] | null): Promise<ForwardOutput> {
@@ -358,6 +403,11 @@ export class OnnxTextGenerator implements TextGenerator {
     layout.pastInputs.forEach((name, i) => {
       feeds[name] = cache ? cache[i] : new Tensor('float32', new Float32Array(0), emptyCache);
     });
+    return this.run(feeds);
+  }
+
+  private async run(feeds: Record<string, OrtTensor>): Promise<ForwardOutput> {
+    const { layout } = this;
     const output = await this.model.session.run(feeds);
     const logits = output.logits;
     if (logits.type !== 'float32') throw incompatible(`its logits are ${logits.type}, not float32`);

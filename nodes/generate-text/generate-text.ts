@@ -157,7 +157,10 @@ export = function (RED: NodeAPI) {
       } else if (model.state === 'loading') {
         node.status({ fill: 'yellow', shape: 'ring', text: RED._('generate-text.status.loading', { percent: model.progress }) });
       } else if (running + waiting > 0) {
-        node.status({ fill: 'blue', shape: 'dot', text: RED._('generate-text.status.generating', { queue: waiting }) });
+        // With continuous batching: the rows of every node's messages decoding together.
+        const rows = model.rowsDecoding;
+        const text = rows > 0 ? RED._('generate-text.status.generatingBatch', { rows, queue: waiting }) : RED._('generate-text.status.generating', { queue: waiting });
+        node.status({ fill: 'blue', shape: 'dot', text });
       } else if (error) {
         showError(node, localiseError(RED, 'generate-text', error).message);
       } else if (model.state === 'ready') {
@@ -173,6 +176,17 @@ export = function (RED: NodeAPI) {
     };
     model.on('state', onModelState);
     model.on('progress', updateStatus);
+    // The batch changes with every node's messages: shown at most every 250 ms, and only
+    // while this node has messages of its own in it or waiting.
+    let batchStatusTimer: NodeJS.Timeout | undefined;
+    const onBatch = (): void => {
+      if (batchStatusTimer || running + waiting === 0) return;
+      batchStatusTimer = setTimeout(() => {
+        batchStatusTimer = undefined;
+        updateStatus();
+      }, 250);
+    };
+    model.on('batch', onBatch);
 
     const fail = (err: unknown, done: (err?: Error) => void): void => {
       const localised = localiseError(RED, 'generate-text', err);
@@ -272,6 +286,8 @@ export = function (RED: NodeAPI) {
       closing = true;
       model.off('state', onModelState);
       model.off('progress', updateStatus);
+      model.off('batch', onBatch);
+      clearTimeout(batchStatusTimer);
       const closed = new MarketingError('closed', 'The node was closed or redeployed before this message was generated.');
       for (const controller of controllers) controller.abort(closed);
       // Queued messages end at once; a running generation stops after its current step.

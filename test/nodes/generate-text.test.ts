@@ -430,6 +430,77 @@ describe('marketing-generate-text node', function () {
     });
   });
 
+  describe('continuous batching', () => {
+    /** Generate-text nodes `ids` on one model node, and `alone` on a model node with the same model and batching off. */
+    function batchFlow(nodes: Message[], batchRows: unknown = 16): unknown[] {
+      return [
+        { id: 'tab', type: 'tab', label: 'batching' },
+        { id: 'llm', type: 'marketing-llm', source: 'bundled', batchRows },
+        { id: 'llm1', type: 'marketing-llm', source: 'bundled', batchRows: 1 },
+        ...nodes.map((node, i) => ({ z: 'tab', x: 100, y: 40 + 40 * i, type: 'marketing-generate-text', llm: 'llm', wires: [['out']], ...node })),
+        { id: 'out', z: 'tab', x: 300, y: 40, type: 'helper', wires: [] },
+        { id: 'catch', z: 'tab', x: 100, y: 300, type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', z: 'tab', x: 300, y: 300, type: 'helper', wires: [] },
+      ];
+    }
+
+    it('decodes the messages of several nodes together; seeded texts stay those of one message at a time', async () => {
+      const ids = ['gen', 'gen2', 'gen3'];
+      await helper.load(
+        [llmNode, generateTextNode],
+        batchFlow([...ids.map((id) => ({ id, max_new_tokens: 24 })), { id: 'alone', llm: 'llm1', max_new_tokens: 24 }]),
+      );
+      const sent = collect<Message>('out');
+      const seeded = [{ seed: 7 }, { seed: 8, num_return_sequences: 2 }];
+      // The reference: the seeded messages on the model node with batching off, one at a time.
+      for (const [i, options] of seeded.entries()) helper.getNode('alone').receive({ prompt: PROMPT, options, reference: i });
+      await waitFor(() => sent.length === 2, 'the reference texts');
+      // Twelve unseeded messages from three nodes at once, the seeded ones among them.
+      for (let i = 0; i < 12; i++) helper.getNode(ids[i % 3]).receive({ prompt: `${PROMPT} ${i}`, n: i, options: { min_new_tokens: 24 } });
+      for (const [i, options] of seeded.entries()) helper.getNode(ids[i]).receive({ prompt: PROMPT, options, underLoad: i });
+      await waitFor(() => sent.length === 16, 'every text');
+      assert.deepEqual(reportedErrors('gen'), []);
+      const texts = sent.filter((msg) => msg.n !== undefined);
+      assert.equal(texts.length, 12);
+      for (const msg of texts) assert.equal((msg.generation as Generation).newTokens, 24);
+      for (const i of [0, 1]) {
+        const reference = sent.find((msg) => msg.reference === i) as Message;
+        const underLoad = sent.find((msg) => msg.underLoad === i) as Message;
+        assert.deepEqual(underLoad.payload, reference.payload);
+      }
+      assert.ok(
+        ids.some((id) => statuses(id).some((s) => s.text === 'generate-text.status.generatingBatch')),
+        'a status shows the rows in the batch',
+      );
+    });
+
+    it("stops a message that times out without disturbing the other messages' rows", async () => {
+      await helper.load(
+        [llmNode, generateTextNode],
+        batchFlow([
+          { id: 'gen', timeout: 0.05, max_new_tokens: 500, min_new_tokens: 500, do_sample: false },
+          { id: 'gen2', max_new_tokens: 40, min_new_tokens: 40 },
+        ]),
+      );
+      const sent = collect<Message>('out');
+      for (let i = 0; i < 3; i++) helper.getNode('gen2').receive({ prompt: PROMPT, n: i });
+      const error = await generateError({ prompt: PROMPT });
+      assert.equal(error.code, 'timeout');
+      await waitFor(() => sent.length === 3, 'the other texts');
+      assert.deepEqual(
+        sent.map((msg) => (msg.generation as Generation).newTokens),
+        [40, 40, 40],
+      );
+    });
+
+    it('fails the model with a clear error when its batch rows are out of range', async () => {
+      await helper.load([llmNode, generateTextNode], batchFlow([{ id: 'gen' }], 0));
+      await waitFor(() => statuses().some((s) => s.fill === 'red'), 'a red status');
+      assert.equal(reportedErrors()[0].code, 'badBatchRows');
+      assert.equal(reportedErrors()[0].message, 'generate-text.errors.badBatchRows');
+    });
+  });
+
   describe('bad input and broken models', () => {
     it('fails bad options, unknown options and missing prompts with errors that name them', async () => {
       await load();
