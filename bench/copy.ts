@@ -68,12 +68,15 @@ const SHOP_SLOTS = [
   /^([^\n]{2,30}?)团队敬上$/gmu, /^([^\n]{2,30}?)全体成员$/gmu, /^(?:祝好！|此致)\n([^\n]{2,30})$/gmu, /欢迎加入([^\n！。，]{2,30})[！。，]/gu,
 ];
 
+/** What fills a slot without naming a shop: "welcome to our shop", "欢迎加入我们". */
+const NO_SHOP = /^(?:(?:our|us)\b|我们|本店)/iu;
+
 /** The shops a text names where copy names its sender, when one of them is not `brand`. */
 export function shopsNamed(text: string, brand: string): string[] {
   const names: string[] = [];
   for (const slot of SHOP_SLOTS) for (const match of text.matchAll(slot)) names.push(match[1].trim());
   const own = brand.trim().toLowerCase();
-  return names.filter((name) => own === '' || !name.toLowerCase().includes(own));
+  return names.filter((name) => !NO_SHOP.test(name) && (own === '' || !name.toLowerCase().includes(own)));
 }
 
 /** Example 01 as some revision ships it, with the model folder it uses. */

@@ -326,10 +326,16 @@ export function checkClean(text: string, context: CheckContext, options: CleanOp
   return findings;
 }
 
-/** A closing such as `Cheers,\nThe Example Shop team`: a short last line after a line ending in a comma. */
+/** A closing line before the sender: `Cheers,`, `祝好！`, `此致`. */
+const CLOSING = /[,，]$|^[^\n.!?。！？]{1,8}[!！]$|^此致$/u;
+
+/**
+ * A closing such as `Cheers,\nThe Example Shop team` or `祝好！\nExample Shop`: a short last
+ * line after a line ending in a comma, or after a short closing line (`祝好！`, `此致`).
+ */
 function isSignOff(text: string): boolean {
   const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  return lines.length >= 2 && /[,，]$/u.test(lines[lines.length - 2]) && [...lines[lines.length - 1]].length <= 40;
+  return lines.length >= 2 && CLOSING.test(lines[lines.length - 2]) && [...lines[lines.length - 1]].length <= 40;
 }
 
 /** The first run of `n` words (2n Chinese characters) that the text has twice, or ''. */

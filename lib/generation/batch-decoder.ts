@@ -292,7 +292,8 @@ export class ContinuousBatcher implements ContinuousBatching {
     const sampling = isSampling(options);
     job.sequences = Array.from({ length: job.width }, (_, row) => ({
       history: new TokenHistory(prompt.ids, options.no_repeat_ngram_size),
-      random: sampling ? seededRandom(request.seed, row) : undefined,
+      // The prompt's own stream of the seed, as OnnxTextGenerator draws it (a replay gives the same text).
+      random: sampling ? seededRandom(request.seed, row, prompt.text) : undefined,
       tokens: [],
       newTokens: 0,
       finishReason: undefined,

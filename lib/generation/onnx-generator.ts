@@ -267,7 +267,8 @@ export class OnnxTextGenerator implements TextGenerator {
     const rows = sampling ? options.num_return_sequences : 1;
     const sequences: SequenceState[] = Array.from({ length: rows }, (_, row) => ({
       history: new TokenHistory(prompt.ids, options.no_repeat_ngram_size),
-      random: sampling ? seededRandom(seed, row) : undefined,
+      // The prompt's own stream of the seed: each contact's prompt draws its own numbers.
+      random: sampling ? seededRandom(seed, row, prompt.text) : undefined,
       tokens: [],
       newTokens: 0,
       finishReason: undefined,

@@ -60,18 +60,29 @@ export class Xoshiro128 {
   }
 }
 
+/** FNV-1a over the UTF-16 code units of `text`: 0 for no text. */
+function hashText(text: string): number {
+  if (text === '') return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
 /**
  * A random source for `seed`. `stream` selects an independent stream for the same seed:
  * the i-th of several sequences sampled together uses stream i, so sequence 0 of a batch
- * draws the same numbers as a single sequence with that seed.
+ * draws the same numbers as a single sequence with that seed. `text` (the prompt) selects
+ * the stream too, so that one seed gives every prompt of a campaign its own draws (the same
+ * numbers for every contact would give near-identical texts for prompts that differ only
+ * in a name), while the same seed and prompt always give the same numbers.
  */
-export function seededRandom(seed: number, stream = 0): RandomSource {
+export function seededRandom(seed: number, stream = 0, text = ''): RandomSource {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be an integer from 0 to ${MAX_SEED}`);
   const low = seed >>> 0;
   const high = Math.floor(seed / TWO_POW_32) >>> 0;
   // Four words from a splitmix-style counter over the mixed seed parts, as the xoshiro
   // authors recommend, so that neighbouring seeds give unrelated streams.
-  const key = mix32(low ^ mix32(high ^ mix32(stream ^ 0x9e3779b9)));
+  const key = mix32(low ^ mix32(high ^ mix32(stream ^ 0x9e3779b9 ^ mix32(hashText(text)))));
   const words: [number, number, number, number] = [0, 0, 0, 0];
   for (let i = 0; i < 4; i++) words[i] = mix32(key + Math.imul(i + 1, 0x9e3779b9));
   const generator = new Xoshiro128(words);

@@ -139,11 +139,12 @@ export function describeExampleImport(session: EditorSession): void {
       await page.locator('#red-ui-tab-marketing-prompt-tab-preview a').click();
       const output = page.locator('#marketing-prompt-output');
       await page.waitForFunction(() => (document.querySelector('#marketing-prompt-output')?.textContent ?? '') !== '');
-      assert.equal(await output.textContent(), 'Write a short email for Ann in Lyon:');
+      // BRAND from the deployed flow's environment; no msg.offer in the preview's message, so no offer.
+      assert.equal(await output.textContent(), 'Write a short email from Example Shop to Ann in Lyon. Offer: none.\nHi Ann,');
       // The segment's own template, as a contact of that segment gets it.
       await page.fill('#marketing-prompt-sample-segment', 'loyal');
       await page.waitForFunction((expected) => document.querySelector('#marketing-prompt-output')?.textContent === expected,
-        'Write a short thank-you email for Ann, a loyal customer in Lyon:');
+        'Write a short thank-you email from Example Shop to Ann, a loyal customer in Lyon. Offer: none.\nHi Ann,');
       assert.equal(await output.evaluate((element) => element.classList.contains('marketing-prompt-error')), false);
       await page.locator('.red-ui-tray-footer-left button:has(i.fa-book)').click();
       await page.locator('.red-ui-sidebar-help-stack .red-ui-help').first().waitFor({ state: 'visible' });

@@ -163,7 +163,8 @@ describe('example 01: campaign from a contact list', function () {
     const tabEnv = new Map((nodeOf(flow, 'tab').env as { name: string; value: string }[]).map((v) => [v.name, v.value]));
     const checkConfig = Object.fromEntries(Object.entries(nodeOf(flow, 'marketing-check')).map(([key, value]) =>
       [key, typeof value === 'string' && /^\$\{\w+\}$/.test(value) ? tabEnv.get(value.slice(2, -1)) : value]));
-    const checker = compileChecks(checkSettingsFromConfig(checkConfig as CheckConfig));
+    // The flow allows the campaign's offer to new customers only (msg.check.allowedOffers); a sent email may hold it, no other.
+    const checker = compileChecks({ ...checkSettingsFromConfig(checkConfig as CheckConfig), allowedOffers: [tabEnv.get('OFFER_CODE') ?? '', tabEnv.get('OFFER_VALUE') ?? ''] });
     const reviewFile = join(userDir, 'review', 'contact-list-demo.txt');
     const reviewEntries = () => (existsSync(reviewFile) ? readFileSync(reviewFile, 'utf8').split('\n').filter((line) => / held for review$/.test(line)) : []);
     // The review file is written by a File node beside the path that counts: the summary can come

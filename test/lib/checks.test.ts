@@ -162,6 +162,9 @@ describe('copy checks (lib/checks)', function () {
       assert.deepEqual(codes('clean', 'Hello [First Name], welcome.', vera), ['templateTag']);
       assert.deepEqual(codes('clean', 'Hello Vera, we have great', vera), ['unfinished']);
       assert.deepEqual(codes('clean', 'Hello Vera, enjoy your benefits.\nCheers,\nThe Example Shop team', vera), [], 'a sign-off is finished');
+      assert.deepEqual(codes('clean', '马超，您好！\n感谢您的支持。\n祝好！\nExample Shop', maChao), [], 'a Chinese sign-off is finished');
+      assert.deepEqual(codes('clean', '马超，您好！\n感谢您的支持。\n此致\n敬礼', maChao), [], '此致 敬礼 is finished');
+      assert.deepEqual(codes('clean', '马超，您好！\n感谢您一直以来对我们的大力支持！\n我们会', maChao), ['unfinished'], 'a long line with ！ is no closing');
       assert.deepEqual(codes('clean', '感谢您一直以来的支持，感谢您一直以来的支持。', maChao), ['repetition']);
     });
 

@@ -90,11 +90,14 @@ describe('lib/generation/onnx-generator (bundled model)', function () {
     assert.ok(Number.isInteger(result.seed));
   });
 
-  it('returns an empty text when the end of the text is the first token (seed 37 on "Hello")', async () => {
-    const options = resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { max_new_tokens: 4, seed: 37 });
-    const [sequence] = (await generator.generate(['Hello'], options)).prompts[0].sequences;
+  it('returns an empty text when the end of the text is the first token (greedy, after a finished email)', async () => {
+    // The demo model's emails (an opening, a body sentence, a call to action) end with the call to
+    // action: end-of-text is its next token.
+    const finished = 'Write a short birthday email from Example Shop to Vera. Offer: none.\nHi Vera,\nHappy birthday from all of us! We hope your day is full of good things.\nHave a wonderful day!';
+    const greedy = (overrides: Record<string, unknown>) => resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { do_sample: false, max_new_tokens: 4, ...overrides });
+    const [sequence] = (await generator.generate([finished], greedy({}))).prompts[0].sequences;
     assert.deepEqual({ ...sequence }, { text: '', newTokens: 1, finishReason: 'eos' });
-    const stopped = await generator.generate(['Hello'], resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, { max_new_tokens: 4, seed: 37, stop: ['.'] }));
+    const stopped = await generator.generate([finished], greedy({ stop: ['.'] }));
     assert.equal(stopped.prompts[0].sequences[0].text, '');
   });
 
@@ -124,13 +127,15 @@ describe('lib/generation/onnx-generator (bundled model)', function () {
     });
 
     it('forbids the end of the text before min_length', async () => {
-      // With this seed the model ends the text after 10 tokens.
-      const prompt = 'Thank you.';
-      const free = await generator.generate([prompt], resolve({ max_new_tokens: 20, seed: 1 }));
-      assert.deepEqual(free.prompts[0].sequences.map(({ newTokens, finishReason }) => [newTokens, finishReason]), [[10, 'eos']]);
-      const options = resolve({ max_new_tokens: 20, min_length: tokensOf(prompt) + 20, seed: 1 });
+      // Greedy, the model ends this short email before 60 new tokens.
+      const prompt = 'Write a short birthday email from Example Shop to Vera. Offer: none.\nHi Vera,';
+      const free = await generator.generate([prompt], resolve({ max_new_tokens: 60, do_sample: false }));
+      const [{ newTokens, finishReason }] = free.prompts[0].sequences;
+      assert.equal(finishReason, 'eos');
+      assert.ok(newTokens < 60, `${newTokens} tokens`);
+      const options = resolve({ max_new_tokens: 60, min_length: tokensOf(prompt) + 60, do_sample: false });
       const held = await generator.generate([prompt], options);
-      assert.deepEqual(held.prompts[0].sequences.map(({ newTokens, finishReason }) => [newTokens, finishReason]), [[20, 'length']]);
+      assert.deepEqual(held.prompts[0].sequences.map((s) => [s.newTokens, s.finishReason]), [[60, 'length']]);
       assert.ok(held.prompts[0].sequences[0].text.startsWith(free.prompts[0].sequences[0].text), 'the same text, not ended');
     });
 

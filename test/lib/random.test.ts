@@ -25,6 +25,15 @@ describe('lib/generation/random', () => {
     assert.notDeepEqual(draws(seededRandom(1), 5), draws(seededRandom(1 + 2 ** 32), 5));
   });
 
+  it('gives each prompt its own numbers for one seed, and the same ones for the same seed and prompt', () => {
+    const vera = 'Write a short welcome email from Example Shop to Vera. Offer: none.\nHi Vera,';
+    const ethan = 'Write a short welcome email from Example Shop to Ethan. Offer: none.\nHi Ethan,';
+    assert.deepEqual(draws(seededRandom(7, 0, vera), 50), draws(seededRandom(7, 0, vera), 50));
+    assert.notDeepEqual(draws(seededRandom(7, 0, vera), 5), draws(seededRandom(7, 0, ethan), 5));
+    assert.notDeepEqual(draws(seededRandom(7, 0, vera), 5), draws(seededRandom(7, 1, vera), 5));
+    assert.deepEqual(draws(seededRandom(7, 2, ''), 20), draws(seededRandom(7, 2), 20), 'no text is the seed\'s own stream');
+  });
+
   it('draws uniform doubles in [0, 1)', () => {
     const values = draws(seededRandom(7), 100_000);
     assert.ok(values.every((v) => v >= 0 && v < 1));

@@ -2,26 +2,26 @@
 what its instruction gives.
 
 Every document is an instruction (the kind of prompt a `marketing-prompt` template renders),
-a line break, the copy it asks for, then GPT-2's <|endoftext|>. The instruction carries the
-facts: the sender's brand, the customer's name, the city, the product or occasion, and the
-offer (a code and its value, a value, free delivery) or `none`:
+a line break, the greeting, the copy it asks for, then GPT-2's <|endoftext|>. The instruction
+carries the facts: the sender's brand, the customer's name, the city, the product or
+occasion, and the offer (a code and its value, a value, free delivery) or `none`:
 
     Write a short welcome email from Maple & Moss to Ilse, a new customer in Porto. Offer: code HELLO12, 12% off.
     Hi Ilse,
-    Welcome to Maple & Moss! We are so glad you found us, and hello to Porto. ...
-    Use the code HELLO12 for 12% off your first order.
-    Warm regards,
-    The Maple & Moss team
+    Welcome aboard! Your account is ready and we are glad you are here. Use the code HELLO12 for 12% off your next order. ...
+    We look forward to your first order!
     <|endoftext|>
 
-The copy uses exactly those facts: it greets the name given, names the brand given and no
-other, and offers what the instruction offers or nothing (no code, percentage or price of its
-own). Names, brands, cities, products and codes are drawn afresh for every document from
-large pools (faker's names of 17 locales, shop names made of words and of GPT-2's own
-capitalised tokens, Chinese names and shop names made of the 3,755 common characters of
-GB 2312), so the model cannot memorise them: it has to copy them from the instruction.
-Instructions without facts (`Write a short welcome email for Anna:`) get copy that names no
-shop and offers nothing.
+The greeting names the customer the instruction names; example 01 ends its prompt with that
+greeting, so the model writes on after the right name. The copy after it names no person, no
+shop and no city (it says "we", "our shop"): the flow adds the sign-off with the sender's
+brand, so there is no shop name for the model to get wrong. Its one offer sentence has exactly
+the code and value the instruction gives, or there is none; no other sentence holds a number,
+a price or a code. Names, brands, cities, products and codes are drawn afresh for every
+document from large pools (faker's names of 17 locales, shop names made of words and of
+GPT-2's own capitalised tokens, Chinese names and shop names made of the 3,755 common
+characters of GB 2312), so nothing is worth memorising. Instructions without facts (`Write a
+short welcome email for Anna:`) get copy that offers nothing.
 
 Held out of every pool: the names of the sample contact list (examples/sample-contacts.csv),
 `Example Shop`, the eight shops of the first demo model, and HELD_OUT below; the evaluation
@@ -253,9 +253,6 @@ ZH_OFFER_SENTENCES = {
 # --------------------------------------------------------------------------------------------
 EN_GREETING = ['Hi {name},', 'Hello {name},', 'Dear {name},', 'Hey {name},', 'Good morning {name},']
 EN_GENERIC_GREETING = ['Hello,', 'Hi there,', 'Dear customer,', 'Hello and welcome,']
-EN_SIGNOFF = ['Warm regards,\nThe {brand} team', 'Best wishes,\nThe {brand} team', 'See you soon,\nYour friends at {brand}',
-              'Cheers,\nThe {brand} team', 'With thanks,\n{brand}', 'Talk soon,\nThe team at {brand}']
-EN_SIGNOFF_NO_BRAND = ['Warm regards,\nThe team', 'Best wishes,\nThe team', 'See you soon!', 'Cheers,\nThe team']
 
 EN_TASKS = {
     'welcome': {
@@ -265,15 +262,15 @@ EN_TASKS = {
                     '{brand}: write a warm welcome email to {name}, a new customer in {city}.'],
         'bare': ['Write a short welcome email for {name}, a new customer in {city}:',
                  'Write a short email welcoming {name} from {city}:'],
-        'open': ['welcome to {brand}! We are so happy to have you with us.',
-                 'thank you for joining {brand}. It is great to welcome a new friend from {city}.',
-                 'welcome aboard! Your {brand} account is ready and we are glad you are here.',
-                 'a warm welcome from all of us at {brand}.',
-                 'it is great to have you in the {brand} family, and hello to {city}!'],
+        'open': ['welcome! We are so happy to have you with us.',
+                 'thank you for joining us. It is great to welcome a new friend.',
+                 'welcome aboard! Your account is ready and we are glad you are here.',
+                 'a warm welcome from all of us.',
+                 'it is great to have you with us, and we hope you like what you find!'],
         'body': ['We make everything with care, and we think you will feel the difference.',
                  'If you have any question, just reply to this email and a real person will answer.',
                  'Every week we share tips and new arrivals with our members.',
-                 'Take a look around the shop and find your favourite.',
+                 'Take a look around, there is something for everyone.',
                  'We are a small team, and every order means a lot to us.'],
         'cta': ['Start exploring now.', 'Visit our shop and find your favourite today.', 'We look forward to your first order!'],
     },
@@ -282,9 +279,9 @@ EN_TASKS = {
                     'Write a thank-you email for {name} in {city}, one of the most loyal customers of {brand}.',
                     '{brand}: write a short thank-you note to {name}, a loyal customer in {city}.'],
         'bare': ['Write a short thank-you email for {name}, a loyal customer in {city}:'],
-        'open': ['thank you for being such a loyal {brand} customer.',
-                 'customers like you are the reason we love what we do at {brand}.',
-                 'a big thank you from the whole {brand} team for your trust.'],
+        'open': ['thank you for being such a loyal customer.',
+                 'customers like you are the reason we love what we do.',
+                 'a big thank you from the whole team for your trust.'],
         'body': ['Your support means the world to our small team.', 'We are always happy to see your name in our orders.',
                  'As a member you are the first to hear about our new arrivals.',
                  'We saved a small surprise for you in your next parcel.'],
@@ -295,22 +292,22 @@ EN_TASKS = {
                     'Write a win-back email from {brand} for {name} from {city}.',
                     '{brand}: write a friendly email to bring back {name}, a customer in {city}.'],
         'bare': ['Write a short "we miss you" email for {name} from {city}:'],
-        'open': ['we miss you! It has been a while since your last visit to {brand}.',
+        'open': ['we miss you! It has been a while since your last visit.',
                  'we noticed you have not been around lately, and we would love to welcome you back.',
-                 'your friends at {brand} have been thinking of you.'],
-        'body': ['A lot has changed since your last visit, and we think you will like it.',
-                 'We have improved our service, with faster delivery to {city}.',
+                 'your friends at our shop have been thinking of you.'],
+        'body': ['A lot has changed in the meantime, and we think you will like it.',
+                 'We have improved our service, with faster delivery.',
                  'Tell us what we can do better, we read every reply.', 'Your account is still here, just as you left it.'],
-        'cta': ['Come back today and see what is new.', 'We would love to see you again soon.'],
+        'cta': ['Come back today and see what is new.', 'It would be great to see you again soon.'],
     },
     'launch': {
         'prompts': ['Write a short email from {brand} to {name} in {city} about the new {product}.',
                     'Write a launch email from {brand} to {name} about our new {product}.'],
         'bare': ['Write a launch email to {name} about the new {product}:'],
-        'open': ['meet the new {product} from {brand}.', 'we have been working on something special: our new {product}.',
-                 'say hello to the new {product} from {brand}.'],
+        'open': ['meet our new {product}.', 'we have been working on something special: our new {product}.',
+                 'say hello to our new {product}.'],
         'body': ['We designed it for people who want quality without compromise.',
-                 'It is available now online and in our store in {city}.',
+                 'It is available now online and in our store.',
                  'Our customers told us what they wanted, and we listened.'],
         'cta': ['Order yours today.', 'Be among the first to try it.', 'Find out more in our shop.'],
     },
@@ -318,17 +315,17 @@ EN_TASKS = {
         'prompts': ['Write a short sale email from {brand} to {name} in {city}.',
                     'Write an email from {brand} to {name} in {city} about our sale on the {product}.'],
         'bare': ['Write a short sale email for {name} in {city}:'],
-        'open': ['our sale has started at {brand}!', 'good news from {brand}: the sale is here.',
-                 'prices are down across the {brand} shop.'],
+        'open': ['our sale has started!', 'good news: the sale is here.',
+                 'prices are down across our shop.'],
         'body': ['Our best sellers are going fast.', 'Now is a good time to pick up the things you have been waiting for.',
-                 'Everything ships quickly to {city}.'],
+                 'Everything ships quickly.'],
         'cta': ['Shop the sale now.', 'Grab your favourites today.'],
     },
     'cart': {
         'prompts': ['Write a short reminder from {brand} to {name}, who left the {product} in the cart.',
                     'Write an abandoned cart email from {brand} for {name} in {city}.'],
         'bare': ['Remind {name} about the items in the shopping cart:'],
-        'open': ['you left something in your cart at {brand}.', 'your cart at {brand} is still waiting for you.',
+        'open': ['you left something in your cart.', 'your cart is still waiting for you.',
                  'did something get in the way? Your cart is saved.'],
         'body': ['We have saved it for you.', 'Stock is limited, so do not wait too long.',
                  'If you have a question about your order, just reply to this email.'],
@@ -338,16 +335,16 @@ EN_TASKS = {
         'prompts': ['Write a short birthday email from {brand} to {name}.',
                     'Write a happy birthday message from {brand} for our customer {name} in {city}.'],
         'bare': ['Write a short birthday email for {name}:'],
-        'open': ['happy birthday from all of us at {brand}!', 'it is your special day, and {brand} wishes you all the best.'],
-        'body': ['We hope your day is full of good things.', 'Thank you for being part of the {brand} family.'],
+        'open': ['happy birthday from all of us!', 'it is your special day, and we wish you all the best.'],
+        'body': ['We hope your day is full of good things.', 'Thank you for being part of our community.'],
         'cta': ['Have a wonderful day!', 'Celebrate with us.'],
     },
     'event': {
         'prompts': ['Write a short invitation from {brand} to {name} for an evening at our store in {city}.',
                     'Invite {name} to the {brand} customer evening in {city}.'],
         'bare': ['Write a short event invitation for {name} in {city}:'],
-        'open': ['you are invited to an evening at {brand}!', 'join us for a special evening at our store in {city}.'],
-        'body': ['Meet the people behind {brand} and try our newest things.', 'There will be drinks, music and small surprises.',
+        'open': ['you are invited to an evening at our store!', 'join us for a special evening at our store.'],
+        'body': ['Meet the people behind our shop and try our newest things.', 'There will be drinks, music and small surprises.',
                  'Places are limited, so save yours today.'],
         'cta': ['Reply to this email to book your place.', 'We hope to see you there.'],
     },
@@ -365,31 +362,54 @@ def some(r, pool, low, high, values):
     return [fill(r, t, values) for t in r.sample(pool, r.randint(low, min(high, len(pool))))]
 
 
-def no_brand(text):
-    """A sentence for copy that must name no shop: the ones that name one are left out."""
-    return '{brand}' not in text
+def email(r, language, task, v, offer, named):
+    """Greeting, body (opening, one or two sentences, the offer's sentence if any), call to action.
 
-
-def email(r, language, task, v, offer, named, branded):
-    """Greeting, body (opening, one or two sentences, the offer's sentence if any), call to action, sign-off."""
+    No sign-off: the flow adds it (send-email's text template, with the sender's brand), so the
+    copy never names a shop, and the model has no shop name to get wrong."""
     t = language['tasks'][task]
     lines = [fill(r, language['greeting'] if named else language['generic_greeting'], v)]
-    opening = r.choice([s for s in t['open'] if branded or no_brand(s)] or [language['plain_opening']])
-    sentences = [fill(r, opening, v)] + some(r, [s for s in t['body'] if branded or no_brand(s)], 1, 2, v)
+    sentences = [fill(r, t['open'], v)] + some(r, t['body'], 1, 2, v)
     if offer['kind'] != 'none':
         sentences.insert(r.randint(1, len(sentences)), fill(r, language['offer_sentences'][offer['kind']], offer))
     body = language['join'].join(sentences)
     # The greeting ends with a comma; the body starts a sentence.
     lines.append(body[0].upper() + body[1:] if language['capitalise'] else body)
     lines.append(fill(r, t['cta'], v))
-    lines.append(fill(r, language['signoff'] if branded else language['signoff_no_brand'], v))
     return '\n'.join(lines)
 
 
+def check_copy_pools():
+    """The copy's sentences hold no shop, city or name: only the instruction does."""
+    for language in (EN, ZH):
+        pools = [language['greeting'], language['generic_greeting']] + list(language['offer_sentences'].values())
+        pools += [t[part] for t in language['tasks'].values() for part in ('open', 'body', 'cta')]
+        for pool in pools:
+            for sentence in ([pool] if isinstance(pool, str) else pool):
+                if '{brand}' in sentence or '{city}' in sentence:
+                    raise SystemExit(f'a copy sentence names a shop or city: {sentence}')
+    # Sentences that can meet in one email share no run of four words (eight Chinese
+    # characters): the check node counts such a run twice as a text repeating itself.
+    for language, size, units in ((EN, 4, lambda t: re.findall(r"[\w%{}]+", t.lower())),
+                                  (ZH, 8, lambda t: re.sub(r'[^\u4e00-\u9fff]', '', t))):
+        offers = [t for pool in language['offer_sentences'].values() for t in pool]
+        for task in language['tasks'].values():
+            for first, second in (('open', 'body'), ('open', 'cta'), ('body', 'cta'), ('body', 'body')):
+                for a in task[first]:
+                    for b in task[second] + offers:
+                        ua, ub = units(a), units(b)
+                        runs = {tuple(ua[i:i + size]) for i in range(len(ua) - size + 1)}
+                        if a != b and any(tuple(ub[i:i + size]) in runs for i in range(len(ub) - size + 1)):
+                            raise SystemExit(f'two sentences of one email repeat a run of words: {a} / {b}')
+    for subjects in (EN_SUBJECTS, ZH_SUBJECTS):
+        if any('{brand}' in s for s in subjects['pool']):
+            raise SystemExit('a subject line names a shop')
+
+
 EN_SUBJECTS = {
-    'pool': ['News from {brand}', 'Something new at {brand}', 'A note from {brand}', 'Thank you from {brand}',
+    'pool': ['News for you', 'Something new in our shop', 'A note for you', 'Thank you for being with us',
              'We saved your cart', 'Meet the new {product}', 'The {product} is back', 'Made for you: the {product}',
-             'Our sale starts today', 'A little something from {brand}', 'Your favourites are waiting'],
+             'Our sale starts today', 'A little something for you', 'Your favourites are waiting'],
     'code': ['{percent} off with {code}', 'Your code {code}: {percent} off'],
     'value': ['{percent} off, just for you', 'Save {percent} today'],
     'delivery': 'Free delivery on your next order',
@@ -417,12 +437,12 @@ def en_document(r, pools):
         if r.random() < 0.12:
             # No facts given: copy that names no shop and offers nothing.
             template = r.choice(EN_TASKS[task]['bare'])
-            return fill(r, template, v) + '\n' + email(r, EN, task, v, {'kind': 'none'}, '{name}' in template, False)
+            return fill(r, template, v) + '\n' + email(r, EN, task, v, {'kind': 'none'}, '{name}' in template)
         named = r.random() < 0.95
         if not named:
             v['name'] = r.choice(['our customer', 'a customer', 'our reader'])
         prompt = fill(r, EN_TASKS[task]['prompts'], v) + ' ' + en_offer_line(offer)
-        return prompt + '\n' + email(r, EN, task, v, offer, named, True)
+        return prompt + '\n' + email(r, EN, task, v, offer, named)
     head = fill(r, ['Write three subject lines for a {brand} campaign.', 'Write subject lines for an email from {brand} about the {product}.'], v)
     return head + ' ' + en_offer_line(offer) + '\n' + subject_lines(r, EN_SUBJECTS, v, offer)
 
@@ -432,15 +452,13 @@ def en_document(r, pools):
 # --------------------------------------------------------------------------------------------
 ZH_GREETING = ['亲爱的{name}：', '{name}，您好！', '尊敬的{name}：', '{name}你好！']
 ZH_GENERIC_GREETING = ['您好！', '亲爱的顾客：', '亲爱的会员：']
-ZH_SIGNOFF = ['{brand}团队敬上', '祝好！\n{brand}', '期待您的再次光临！\n{brand}全体成员', '此致\n{brand}']
-ZH_SIGNOFF_NO_BRAND = ['祝好！', '期待您的再次光临！', '此致\n敬礼']
 
 ZH_TASKS = {
     'welcome': {
         'prompts': ['为{brand}给{city}的新客户{name}写一封简短的欢迎邮件。', '给刚加入{brand}的{name}（{city}）写一封欢迎邮件。'],
         'bare': ['为{city}的新客户{name}写一封简短的欢迎邮件：'],
-        'open': ['欢迎加入{brand}！很高兴认识您。', '感谢您注册{brand}，我们非常高兴迎来来自{city}的新朋友。',
-                 '您的{brand}账户已经开通，欢迎您！', '{brand}全体成员热烈欢迎您的到来。'],
+        'open': ['欢迎加入我们！很高兴认识您。', '感谢您的注册，我们非常高兴迎来一位新朋友。',
+                 '您的账户已经开通，欢迎您！', '我们全体成员热烈欢迎您的到来。'],
         'body': ['我们用心做好每一件产品，相信您会感受到不同。', '如有任何问题，直接回复这封邮件，我们会尽快答复。',
                  '每周我们都会分享新品和实用小贴士。', '欢迎随时来店里逛逛，找到属于您的好物。'],
         'cta': ['现在就去逛逛吧！', '期待您的第一笔订单！'],
@@ -448,7 +466,7 @@ ZH_TASKS = {
     'loyal': {
         'prompts': ['为{brand}给{city}的老客户{name}写一封简短的感谢邮件。', '给{brand}的忠实客户{name}（{city}）写一封感谢信。'],
         'bare': ['为{city}的老客户{name}写一封简短的感谢邮件：'],
-        'open': ['感谢您一直以来对{brand}的支持！', '正是因为有您这样的老朋友，{brand}才能不断进步。'],
+        'open': ['感谢您一直以来对我们的支持！', '正是因为有您这样的老朋友，我们才能不断进步。'],
         'body': ['您的每一次支持对我们的小团队都意义非凡。', '作为会员，您总能第一时间了解我们的新品。',
                  '我们在您的下一个包裹里准备了一份小惊喜。'],
         'cta': ['快去犒劳一下自己吧！', '再次感谢您的陪伴。'],
@@ -456,52 +474,52 @@ ZH_TASKS = {
     'winback': {
         'prompts': ['为{brand}给{city}的{name}写一封“我们想念您”的邮件。', '为{brand}给很久没有下单的{name}（{city}）写一封召回邮件。'],
         'bare': ['写一封“我们想念您”的邮件给{city}的{name}：'],
-        'open': ['好久不见，{brand}很想念您！', '最近没有看到您，我们非常希望您能回来看看。'],
-        'body': ['这段时间我们有了很多新变化，相信您会喜欢。', '我们的服务也升级了，发往{city}的订单送得更快。',
+        'open': ['好久不见，我们很想念您！', '最近没有看到您，我们非常希望您能回来看看。'],
+        'body': ['这段时间我们有了很多新变化，相信您会喜欢。', '我们的服务也升级了，订单送得更快。',
                  '如果有什么地方让您不满意，欢迎告诉我们。'],
         'cta': ['今天就回来看看有什么新品吧！', '期待很快再次见到您。'],
     },
     'launch': {
         'prompts': ['为{brand}给{city}的{name}写一封新品{product}的介绍邮件。'],
         'bare': ['写一封新品{product}的发布邮件给{name}：'],
-        'open': ['{brand}全新{product}正式上市！', '隆重介绍{brand}的新品{product}。'],
-        'body': ['我们为追求品质的您而设计。', '现已在官网和{city}门店同步发售。', '我们认真倾听了顾客的建议，才有了这款产品。'],
+        'open': ['我们的全新{product}正式上市！', '隆重介绍我们的新品{product}。'],
+        'body': ['我们为追求品质的您而设计。', '现已在官网和门店同步发售。', '我们认真倾听了顾客的建议，才有了这款产品。'],
         'cta': ['立即下单，抢先体验！', '了解更多请访问我们的网店。'],
     },
     'sale': {
         'prompts': ['为{brand}给{city}的{name}写一封促销邮件。', '为{brand}给{name}写一封{product}的打折通知。'],
         'bare': ['给{city}的{name}写一封打折通知：'],
-        'open': ['{brand}大促正式开始啦！', '{brand}特惠来了。'],
-        'body': ['热销商品库存有限，先到先得。', '现在正是入手心仪好物的好时机。', '发往{city}的订单很快就能送达。'],
+        'open': ['我们的大促正式开始啦！', '本店特惠来了。'],
+        'body': ['热销商品库存有限，先到先得。', '现在正是入手心仪好物的好时机。', '下单后很快就能送达。'],
         'cta': ['马上抢购吧！', '现在就去挑选您的心仪好物。'],
     },
     'cart': {
         'prompts': ['为{brand}提醒{name}购物车里还有{product}没有结算。', '为{brand}给{city}的{name}写一封购物车提醒邮件。'],
         'bare': ['提醒{name}购物车里还有商品没有结算：'],
-        'open': ['您在{brand}的购物车里还有商品没有结算哦。', '您挑选的商品还在{brand}的购物车里等您。'],
+        'open': ['您的购物车里还有商品没有结算哦。', '您挑选的商品还在购物车里等您。'],
         'body': ['我们已经为您保留了购物车。', '库存有限，请尽快下单。', '如果对订单有疑问，直接回复这封邮件即可。'],
         'cta': ['立即完成订单。', '点击返回购物车。'],
     },
     'birthday': {
         'prompts': ['为{brand}给客户{name}写一封生日祝福邮件。'],
         'bare': ['给客户{name}写一封生日祝福邮件：'],
-        'open': ['{brand}祝您生日快乐！', '今天是您的特别日子，{brand}全体成员祝您一切顺利。'],
-        'body': ['愿您的每一天都充满美好。', '感谢您成为{brand}大家庭的一员。'],
+        'open': ['祝您生日快乐！', '今天是您的特别日子，我们全体成员祝您一切顺利。'],
+        'body': ['愿您的每一天都充满美好。', '感谢您成为我们大家庭的一员。'],
         'cta': ['祝您度过美好的一天！', '和我们一起庆祝吧！'],
     },
     'event': {
         'prompts': ['为{brand}邀请{city}的{name}参加门店活动。'],
         'bare': ['邀请{name}参加我们在{city}门店的活动：'],
-        'open': ['{brand}诚挚邀请您参加我们的活动！', '我们将在{city}门店举办一场特别的会员之夜。'],
-        'body': ['现场可以试用新品，还能见到{brand}背后的团队。', '现场有饮品、音乐和小惊喜。', '名额有限，请尽早预约。'],
+        'open': ['我们诚挚邀请您参加门店活动！', '我们将在门店举办一场特别的会员之夜。'],
+        'body': ['现场可以试用新品，还能见到我们背后的团队。', '现场有饮品、音乐和小惊喜。', '名额有限，请尽早预约。'],
         'cta': ['回复本邮件即可预约。', '期待与您相见。'],
     },
 }
 
 
 ZH_SUBJECTS = {
-    'pool': ['{brand}的新消息', '{brand}给您的一封信', '感谢您对{brand}的支持', '新品上市：{product}', '您的购物车还在等您',
-             '{product}回来了', '{brand}特惠开始啦', '一份来自{brand}的小礼物'],
+    'pool': ['给您的新消息', '给您的一封信', '感谢您的支持', '新品上市：{product}', '您的购物车还在等您',
+             '{product}回来了', '特惠开始啦', '一份给您的小礼物'],
     'code': ['优惠码{code}享{percent}折扣', '专属优惠码{code}：{percent}折扣'],
     'value': ['为您准备的{percent}折扣', '今天立享{percent}折扣'],
     'delivery': '下一笔订单免运费',
@@ -518,19 +536,17 @@ def zh_document(r, pools):
         task = r.choice(list(ZH_TASKS))
         if r.random() < 0.12:
             template = r.choice(ZH_TASKS[task]['bare'])
-            return fill(r, template, v) + '\n' + email(r, ZH, task, v, {'kind': 'none'}, True, False)
+            return fill(r, template, v) + '\n' + email(r, ZH, task, v, {'kind': 'none'}, True)
         prompt = fill(r, ZH_TASKS[task]['prompts'], v) + zh_offer_line(offer)
-        return prompt + '\n' + email(r, ZH, task, v, offer, True, True)
+        return prompt + '\n' + email(r, ZH, task, v, offer, True)
     head = fill(r, ['为{brand}的活动写三个邮件标题。', '为{brand}的{product}写几个邮件标题。'], v)
     return head + zh_offer_line(offer) + '\n' + subject_lines(r, ZH_SUBJECTS, v, offer)
 
 
-EN = {'tasks': EN_TASKS, 'greeting': EN_GREETING, 'generic_greeting': EN_GENERIC_GREETING, 'signoff': EN_SIGNOFF,
-      'signoff_no_brand': EN_SIGNOFF_NO_BRAND, 'offer_sentences': EN_OFFER_SENTENCES,
-      'plain_opening': 'thank you for being with us.', 'join': ' ', 'capitalise': True}
-ZH = {'tasks': ZH_TASKS, 'greeting': ZH_GREETING, 'generic_greeting': ZH_GENERIC_GREETING, 'signoff': ZH_SIGNOFF,
-      'signoff_no_brand': ZH_SIGNOFF_NO_BRAND, 'offer_sentences': ZH_OFFER_SENTENCES,
-      'plain_opening': '感谢您一直以来的支持！', 'join': '', 'capitalise': False}
+EN = {'tasks': EN_TASKS, 'greeting': EN_GREETING, 'generic_greeting': EN_GENERIC_GREETING,
+      'offer_sentences': EN_OFFER_SENTENCES, 'join': ' ', 'capitalise': True}
+ZH = {'tasks': ZH_TASKS, 'greeting': ZH_GREETING, 'generic_greeting': ZH_GENERIC_GREETING,
+      'offer_sentences': ZH_OFFER_SENTENCES, 'join': '', 'capitalise': False}
 
 
 def generate(n_documents, seed, pools, chinese_share=0.45):
@@ -549,6 +565,7 @@ def main():
     p.add_argument('--documents', type=int, default=40000)
     p.add_argument('--seed', type=int, default=2026)
     args = p.parse_args()
+    check_copy_pools()
     pools = Pools(args.names)
     docs = generate(args.documents, args.seed, pools)
     text = '\n'.join(docs)

@@ -76,21 +76,22 @@ for (const quantized of variants) {
   await model.dispose();
 }
 
+// In example 01's shape: the facts, then the greeting the model writes on from.
 const examplePrompts = [
-  texts[0],
-  'Write a short thank-you email for Lukas, a loyal customer in Munich:',
-  'Write a short win-back email for Sophie in Paris, who has not ordered for 6 months:',
-  texts[2],
-  '为上海的老客户王芳写一封简短的感谢邮件：',
-  '给很久没有光顾的客户张伟写一封邮件：',
+  'Write a short welcome email from Example Shop to Anna, a new customer in Berlin. Offer: code WELCOME10, 10% off.\nHi Anna,',
+  'Write a short thank-you email from Example Shop to Lukas, a loyal customer in Munich. Offer: none.\nHi Lukas,',
+  'Write a short "we miss you" email from Example Shop to Sophie in Paris, who has not ordered for a while. Offer: free delivery.\nHi Sophie,',
+  '为Example Shop给北京的新客户李娜写一封简短的欢迎邮件。优惠：优惠码WELCOME10，10%折扣。\n李娜，您好！',
+  '为Example Shop给上海的老客户王芳写一封简短的感谢邮件。优惠：无。\n王芳，您好！',
+  '为Example Shop给杭州的张伟写一封“我们想念您”的邮件。优惠：免运费。\n张伟，您好！',
 ];
 const generator = await pipeline('text-generation', id);
 for (const prompt of examplePrompts) {
   const t0 = performance.now();
-  const greedy = await generator(prompt, { max_new_tokens: 80, do_sample: false });
+  const greedy = await generator(prompt, { max_new_tokens: 160, do_sample: false });
   const ms = performance.now() - t0;
-  const sampled = await generator(prompt, { max_new_tokens: 80, do_sample: true, top_k: 50 });
-  console.log(`greedy (${ms.toFixed(0)} ms for <=80 tokens): ${JSON.stringify(greedy[0].generated_text)}`);
+  const sampled = await generator(prompt, { max_new_tokens: 160, do_sample: true, top_k: 50 });
+  console.log(`greedy (${ms.toFixed(0)} ms for <=160 tokens): ${JSON.stringify(greedy[0].generated_text)}`);
   console.log(`sampled: ${JSON.stringify(sampled[0].generated_text)}`);
 }
 await generator.dispose();
