@@ -31,7 +31,7 @@ export interface LocalModelSpec {
 }
 
 /** Rows decoded together across messages by default (the marketing-llm node's "batch rows"). */
-export const DEFAULT_BATCH_ROWS = 16;
+export const DEFAULT_BATCH_ROWS = 1;
 /** The most a user may set: each row holds its own key/value cache. */
 export const MAX_BATCH_ROWS = 256;
 

@@ -94,7 +94,7 @@ const PALETTE_NODES: DialogSpec[] = [
 const CONFIG_NODES: DialogSpec[] = [
   {
     type: 'marketing-llm', dir: 'llm', addedFrom: { type: 'marketing-generate-text', property: 'llm' },
-    defaults: { name: '', backend: 'local', source: 'bundled', quantized: true, allowDownloads: true, loadAt: 'deploy', batchRows: '16',
+    defaults: { name: '', backend: 'local', source: 'bundled', quantized: true, allowDownloads: true, loadAt: 'deploy', batchRows: '1',
       maxInFlight: '4', endpoint: 'completions', extraFields: 'vllm', baseUrl: '', serverModel: '' },
     visible: ['name', 'backend', 'source', 'loadAt'],
     hidden: ['folder', 'model', 'baseUrl', 'apiKey', 'serverModel'],

@@ -91,12 +91,13 @@ describe('lib/generation/batch-decoder: continuous batching (bundled model)', fu
     return batched.batching;
   };
 
-  it('is set by batch rows: 16 by default, 1 for one message at a time, each setting its own shared model', () => {
-    assert.equal(DEFAULT_BATCH_ROWS, 16);
-    assert.equal(resolveLocalModelSpec({}, '/base').batchRows, 16);
-    assert.equal(resolveLocalModelSpec({ batchRows: '' }, '/base').batchRows, 16);
+  it('is set by batch rows: 1 (off) by default, up to 256, each setting its own shared model', () => {
+    assert.equal(DEFAULT_BATCH_ROWS, 1);
+    assert.equal(resolveLocalModelSpec({}, '/base').batchRows, 1);
+    assert.equal(resolveLocalModelSpec({ batchRows: '' }, '/base').batchRows, 1);
     assert.equal(checkedBatchRows(resolveLocalModelSpec({ batchRows: '4' }, '/base').batchRows), 4);
-    assert.notEqual(modelKey(resolveLocalModelSpec({ batchRows: 1 }, '/base')), modelKey(resolveLocalModelSpec({}, '/base')));
+    assert.equal(modelKey(resolveLocalModelSpec({ batchRows: 1 }, '/base')), modelKey(resolveLocalModelSpec({}, '/base')));
+    assert.notEqual(modelKey(resolveLocalModelSpec({ batchRows: 16 }, '/base')), modelKey(resolveLocalModelSpec({}, '/base')));
     for (const bad of [0, 257, 2.5, 'many']) assert.throws(() => checkedBatchRows(bad), { code: 'badBatchRows' });
   });
 
