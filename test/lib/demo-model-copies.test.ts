@@ -7,12 +7,11 @@
 // contact's language, offers exactly what the prompt offers or nothing, names no other shop,
 // and neither repeats nor echoes the prompt.
 import assert from 'node:assert/strict';
-import { basename, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
 import { compileChecks, offersIn, type CopyChecker } from '../../lib/checks';
-import { BUNDLED_MODEL_DIR } from '../../lib/generation/model-loader';
-import { OnnxTextGenerator } from '../../lib/generation/onnx-generator';
+import { loadLocalModel, resolveLocalModelSpec } from '../../lib/generation/model-loader';
+import type { OnnxTextGenerator } from '../../lib/generation/onnx-generator';
 import { DEFAULT_GENERATION_OPTIONS, resolveGenerationOptions } from '../../lib/generation/options';
-import { withTransformersEnv } from '../../lib/generation/transformers';
 
 interface Case {
   contact: { firstName: string; name: string; language: 'en' | 'zh'; city: string };
@@ -69,15 +68,8 @@ describe('the bundled demo model on held-out names and shops', function () {
   const texts: string[] = [];
 
   before(async () => {
-    generator = await withTransformersEnv(
-      { allowLocalModels: true, allowRemoteModels: false, useFSCache: false, localModelPath: `${dirname(BUNDLED_MODEL_DIR)}/` },
-      async (transformers) => {
-        const options = { quantized: true, local_files_only: true };
-        const tokenizer = await transformers.AutoTokenizer.from_pretrained(basename(BUNDLED_MODEL_DIR), options);
-        const model = await transformers.AutoModelForCausalLM.from_pretrained(basename(BUNDLED_MODEL_DIR), options);
-        return new OnnxTextGenerator('demo-gpt2', tokenizer, model, transformers.Tensor);
-      },
-    );
+    // Loaded as a marketing-llm node with the bundled model loads it.
+    generator = await loadLocalModel(resolveLocalModelSpec({ source: 'bundled' }, tmpdir()), () => undefined);
     for (const c of CASES) {
       const { prompt, greeting, signoff } = promptOf(c);
       const options = resolveGenerationOptions(DEFAULT_GENERATION_OPTIONS, {
