@@ -29,8 +29,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { throwIfAborted, type ContinuousBatching, type GeneratedText, type GenerationResult, type PromptGeneration, type RequestControl } from './generator';
 import type { DecoderLayout, ForwardOutput, PreparedPrompt, SequenceState } from './onnx-generator';
 import { isSampling, type GenerationOptions } from './options';
-import { randomSeed, seededRandom } from './random';
-import { argmax, processLogits, sampleNextToken, TokenHistory } from './sampler';
+import { randomSeed } from './random';
+import { argmax, processLogits, sampleNextToken } from './sampler';
 import type { OrtTensor, TransformersApi } from './transformers';
 
 /** What the batch needs of the generator it decodes for. */
@@ -43,6 +43,8 @@ export interface BatchHost {
   prefill(ids: readonly number[]): Promise<ForwardOutput>;
   /** One token per row; row i has `pasts[i]` real positions at the end of the cache's `width`. */
   step(tokens: readonly number[], pasts: readonly number[], width: number, cache: readonly OrtTensor[]): Promise<ForwardOutput>;
+  /** A prompt's sequences before their first token, drawing from the prompt's own stream of `seed`. */
+  sequences(prompt: PreparedPrompt, options: GenerationOptions, seed: number): SequenceState[];
   accept(sequence: SequenceState, token: number, stops: readonly string[]): void;
   finish(sequence: SequenceState, prompt: PreparedPrompt, options: GenerationOptions): GeneratedText;
 }
@@ -288,18 +290,8 @@ export class ContinuousBatcher implements ContinuousBatching {
 
   private async prefill(job: PromptJob): Promise<void> {
     const { request, prompt } = job;
-    const { options } = request;
-    const sampling = isSampling(options);
-    job.sequences = Array.from({ length: job.width }, (_, row) => ({
-      history: new TokenHistory(prompt.ids, options.no_repeat_ngram_size),
-      // The prompt's own stream of the seed, as OnnxTextGenerator draws it (a replay gives the same text).
-      random: sampling ? seededRandom(request.seed, row, prompt.text) : undefined,
-      tokens: [],
-      newTokens: 0,
-      finishReason: undefined,
-      decoded: '',
-      stopAt: -1,
-    }));
+    // The same rows and random streams as OnnxTextGenerator's (a replay gives the same text).
+    job.sequences = this.host.sequences(prompt, request.options, request.seed);
     const output = await this.host.prefill(prompt.ids);
     if (request.settled) return;
     const logits = lastLogits(output.logits, 0);

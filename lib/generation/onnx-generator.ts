@@ -263,18 +263,8 @@ export class OnnxTextGenerator implements TextGenerator {
     signal: AbortSignal | undefined,
   ): Promise<PromptGeneration> {
     const { eosIds } = this.layout;
-    const sampling = isSampling(options);
-    const rows = sampling ? options.num_return_sequences : 1;
-    const sequences: SequenceState[] = Array.from({ length: rows }, (_, row) => ({
-      history: new TokenHistory(prompt.ids, options.no_repeat_ngram_size),
-      // The prompt's own stream of the seed: each contact's prompt draws its own numbers.
-      random: sampling ? seededRandom(seed, row, prompt.text) : undefined,
-      tokens: [],
-      newTokens: 0,
-      finishReason: undefined,
-      decoded: '',
-      stopAt: -1,
-    }));
+    const sequences = this.sequences(prompt, options, seed);
+    const rows = sequences.length;
 
     await yieldToEventLoop();
     throwIfAborted(signal);
@@ -320,6 +310,24 @@ export class OnnxTextGenerator implements TextGenerator {
       promptTokens: prompt.ids.length,
       truncatedPrompt: prompt.truncated,
     };
+  }
+
+  /**
+   * A prompt's sequences before their first token: one, or `num_return_sequences` when
+   * sampling, each drawing from the prompt's own stream of `seed` (so each contact's prompt
+   * draws its own numbers, and the same seed and prompt the same ones).
+   */
+  sequences(prompt: PreparedPrompt, options: GenerationOptions, seed: number): SequenceState[] {
+    const sampling = isSampling(options);
+    return Array.from({ length: sampling ? options.num_return_sequences : 1 }, (_, row) => ({
+      history: new TokenHistory(prompt.ids, options.no_repeat_ngram_size),
+      random: sampling ? seededRandom(seed, row, prompt.text) : undefined,
+      tokens: [],
+      newTokens: 0,
+      finishReason: undefined,
+      decoded: '',
+      stopAt: -1,
+    }));
   }
 
   /** Records the chosen token and decides whether the sequence ends with it. */
